@@ -1,0 +1,58 @@
+"""The ASGI application: FastAPI for the API's breadth, a lean route for the recommendation hot path."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from recoms import __version__
+from recoms.api import problems
+from recoms.api.middleware import BodyLimit, Metrics, RateLimit
+from recoms.api.routes import catalog, contacts, datasources, health, recoms, tokens, tracking
+from recoms.services.jobs import Jobs
+from recoms.services.platform import Platform, build_platform
+from recoms.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None, platform: Platform | None = None, background: bool = True
+) -> FastAPI:
+    settings = settings or (platform.settings if platform else get_settings())
+    platform = platform or build_platform(settings)
+    jobs = Jobs(platform)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if background:
+            platform.serving.start()
+            jobs.start()
+        yield
+        jobs.stop()
+        platform.serving.stop()
+
+    app = FastAPI(
+        title="recoms", version=__version__, lifespan=lifespan,
+        description="Product recommendations for online shops and their mobile apps.",
+    )
+    app.state.platform = platform
+    app.state.jobs = jobs
+    problems.install(app)
+    app.router.routes.extend(recoms.lean_routes)  # matched before the FastAPI routes below
+    for module in (tokens, recoms, tracking, catalog, datasources, contacts, health):
+        app.include_router(module.router)
+
+    build_openapi = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = recoms.document(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi
+    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes)
+    app.add_middleware(Metrics)
+    logging.getLogger("recoms").setLevel(settings.log_level.upper())
+    return app

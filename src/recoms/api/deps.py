@@ -1,0 +1,73 @@
+"""Annotated dependencies: the platform and API-key authentication by scope."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from recoms.domain.accounts import Account, ApiKey
+from recoms.errors import BadRequest
+from recoms.services.platform import Platform
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+def key_from_header(header: str | None) -> str | None:
+    """HTTP Basic with any user name and the key as password (as the platform does), or Bearer."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    _user, _, password = decoded.partition(":")
+    return password or None
+
+
+class Caller:
+    def __init__(self, key: ApiKey, account: Account) -> None:
+        self.key = key
+        self.account = account
+
+
+def scope(name: str):
+    def dependency(request: Request) -> Caller:
+        platform: Platform = request.app.state.platform
+        key, account = platform.directory.authenticate(key_from_header(request.headers.get("authorization")), name)
+        return Caller(key, account)
+
+    return Depends(dependency)
+
+
+async def json_body(request: Request, limit: int | None = None) -> object:
+    """The request's JSON (400 with what is wrong when it is not JSON)."""
+    import orjson
+
+    raw = await request.body()
+    if not raw:
+        raise BadRequest("the body is empty: a JSON document is expected")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+ContactsToken = Annotated[Caller, scope("contacts:token")]
+RecomsRead = Annotated[Caller, scope("recoms:read")]
+TrackingWrite = Annotated[Caller, scope("tracking:write")]
+CatalogWrite = Annotated[Caller, scope("catalog:write")]
+DataSourcesManage = Annotated[Caller, scope("datasources:manage")]
+ContactsManage = Annotated[Caller, scope("contacts:manage")]

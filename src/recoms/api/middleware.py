@@ -1,0 +1,119 @@
+"""ASGI middleware: body-size limits (413), per-client rate limits (429), Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import orjson
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter("recoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "recoms_http_request_seconds", "HTTP request latency", ["route"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+)
+
+Scope = dict
+ASGIApp = Callable[..., Awaitable[None]]
+
+
+async def _send_problem(send, status: int, title: str, detail: str) -> None:
+    body = orjson.dumps({"type": f"https://recoms.dev/problems/{title.lower().replace(' ', '-')}",
+                         "title": title, "status": status, "detail": detail})
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse bodies over the limit: by Content-Length up front, or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int, feed_limit: int) -> None:
+        self.app, self.limit, self.feed_limit = app, limit, feed_limit
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = self.feed_limit if scope["path"].startswith("/api/v1/feeds") else self.limit
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                return await _send_problem(send, 413, "Payload too large", f"the body is larger than {limit} bytes")
+        seen = 0
+        started = False
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_problem(send, 413, "Payload too large", f"the body is larger than {limit} bytes")
+
+
+class RateLimit:
+    """A token bucket per client address on the write endpoints browsers and apps call (0 = off)."""
+
+    PATHS = ("/api/v2/tracking", "/api/v1/mobile/events", "/api/v1/events", "/api/v1/auth/contact/token")
+
+    def __init__(self, app: ASGIApp, per_second: float) -> None:
+        self.app, self.rate = app, per_second
+        self.burst = max(1.0, per_second * 2)
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if self.rate <= 0 or scope["type"] != "http" or not scope["path"].startswith(self.PATHS):
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("?", 0))[0]
+        now = time.monotonic()
+        tokens, last = self.buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self.buckets[client] = (tokens, now)
+            return await _send_problem(send, 429, "Too many requests", "slow down: too many requests from you")
+        if len(self.buckets) > 100_000:
+            self.buckets.clear()
+        self.buckets[client] = (tokens - 1.0, now)
+        await self.app(scope, receive, send)
+
+
+class Metrics:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        status = [500]
+
+        async def capture(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = scope.get("route")
+            name = getattr(route, "path", None) or "unmatched"
+            REQUESTS.labels(scope["method"], name, str(status[0])).inc()
+            LATENCY.labels(name).observe(time.perf_counter() - start)

@@ -1,0 +1,61 @@
+"""Data sources CRUD (SPEC §5); bodies are validated by the domain with a 422 naming the bad field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from recoms.api.deps import DataSourcesManage, PlatformDep, json_body
+from recoms.domain.datasource import known_algorithms
+from recoms.recommenders.registry import get_algorithm, plugins
+
+router = APIRouter(tags=["data sources"])
+
+BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["name", "algorithm"],
+    "properties": {"name": {"type": "string"}, "algorithm": {"type": "string"},
+                   "size": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                   "params": {"type": "object"}, "rules": {"type": "array", "items": {"type": "object"}},
+                   "fallback": {"type": "array"}}},
+    "example": {"name": "Alternatives", "algorithm": "similar", "size": 8,
+                "rules": [{"type": "do_not_show", "field": "brand", "op": "eq", "values": ["Acme"]}]}}}}}
+
+
+@router.post("/api/v1/datasources", status_code=201, openapi_extra=BODY, summary="Create a data source")
+async def create(request: Request, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
+    body = await json_body(request)
+    return platform.datasources.create(caller.account.id, body).to_json()
+
+
+@router.get("/api/v1/datasources", summary="List the account's data sources")
+def list_all(caller: DataSourcesManage, platform: PlatformDep) -> list[dict[str, Any]]:
+    return [ds.to_json() for ds in platform.datasources.list(caller.account.id)]
+
+
+@router.get("/api/v1/datasources/algorithms", summary="Algorithms a data source may use, with their params")
+def algorithms(caller: DataSourcesManage) -> list[dict[str, Any]]:
+    out = []
+    for name in sorted(known_algorithms() - {"custom"}) + sorted(plugins()):
+        cls = get_algorithm(name)
+        out.append({"name": name, "needs": cls.needs, "params": cls.default_params,
+                    "plugin": name in plugins(), "doc": (cls.__doc__ or "").strip().split("\n")[0]})
+    return out
+
+
+@router.get("/api/v1/datasources/{ds_id}", summary="One data source")
+def get_one(ds_id: int, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
+    return platform.datasources.get(caller.account.id, ds_id).to_json()
+
+
+@router.put("/api/v1/datasources/{ds_id}", openapi_extra=BODY, summary="Replace a data source")
+async def replace(ds_id: int, request: Request, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
+    body = await json_body(request)
+    return platform.datasources.replace(caller.account.id, ds_id, body).to_json()
+
+
+@router.delete("/api/v1/datasources/{ds_id}", status_code=204, summary="Delete a data source")
+def delete(ds_id: int, caller: DataSourcesManage, platform: PlatformDep) -> Response:
+    platform.datasources.delete(caller.account.id, ds_id)
+    return Response(status_code=204)

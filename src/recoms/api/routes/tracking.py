@@ -1,0 +1,117 @@
+"""Activity tracking (SPEC §3): browser tracker, server-side import, mobile events, the tracker script."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from importlib.resources import files
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from recoms.api.deps import PlatformDep, TrackingWrite, json_body, key_from_header
+from recoms.errors import BadRequest, Unauthorized
+from recoms.services.platform import Platform
+from recoms.services.tracking import IngestResult, ingest
+
+router = APIRouter(tags=["tracking"])
+
+ENVELOPES = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+    "example": {"GeneralInfo": {"eventName": "ProductPage", "siteId": "site_…", "datetime": 1764000000000,
+                                "cookies": {"sc": "visitor-1"}},
+                "ProductPage": {"productKey": "P10001", "price": 19.9, "isInStock": 1}}}}}}
+
+
+def _as_list(body: Any, max_events: int) -> list[Any]:
+    events = body.get("events", body) if isinstance(body, dict) and "events" in body else body
+    events = events if isinstance(events, list) else [events]
+    if not events:
+        raise BadRequest("no events in the body")
+    if len(events) > max_events:
+        raise BadRequest(f"at most {max_events} events per request; send the rest in another")
+    return events
+
+
+def _respond(result: IngestResult, total: int) -> dict[str, Any]:
+    if total and result.accepted == 0:
+        raise BadRequest("no event in the request was valid", result.errors)
+    return result.to_json()
+
+
+async def _merge(results: list[IngestResult], offsets: list[list[int]]) -> IngestResult:
+    merged = IngestResult()
+    for result, positions in zip(results, offsets, strict=True):
+        merged.accepted += result.accepted
+        for key in ("errors", "duplicates"):
+            for entry in getattr(result, key):
+                getattr(merged, key).append({**entry, "index": positions[entry["index"]]})
+    merged.errors.sort(key=lambda e: e["index"])
+    return merged
+
+
+@router.post("/api/v2/tracking", summary="Browser tracker events (site key in GeneralInfo.siteId)",
+             openapi_extra=ENVELOPES)
+async def web_tracking(request: Request, platform: PlatformDep) -> dict[str, Any]:
+    """Called from browsers: no API key; each event's siteId names the account and may only write events."""
+    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+    default_site = request.query_params.get("siteId")
+    by_site: dict[str, list[int]] = defaultdict(list)
+    result = IngestResult()
+    for index, event in enumerate(events):
+        info = event.get("GeneralInfo") if isinstance(event, dict) else None
+        site = info.get("siteId") if isinstance(info, dict) else None
+        site = site or default_site
+        if not isinstance(site, str) or platform.directory.site(site) is None:
+            result.errors.append({"index": index, "reason": f"unknown or missing siteId {site!r}"})
+            continue
+        by_site[site].append(index)
+    results, offsets = [result], [list(range(len(events)))]
+    for site, positions in by_site.items():
+        account = platform.directory.site(site)
+        results.append(await run_in_threadpool(
+            ingest, platform.engine, account.id, [events[i] for i in positions], "web", "web"
+        ))
+        offsets.append(positions)
+    return _respond(await _merge(results, offsets), len(events))
+
+
+@router.post("/api/v1/events", summary="Server-side import of tracker envelopes (API key)",
+             openapi_extra=ENVELOPES)
+async def import_events(request: Request, caller: TrackingWrite, platform: PlatformDep) -> dict[str, Any]:
+    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+    result = await run_in_threadpool(ingest, platform.engine, caller.account.id, events, "api", "web")
+    return _respond(result, len(events))
+
+
+def _mobile_account(request: Request, platform: Platform) -> int:
+    secret = key_from_header(request.headers.get("authorization"))
+    if secret:
+        _key, account = platform.directory.authenticate(secret, "tracking:write")
+        return account.id
+    site = request.headers.get("x-site-id") or request.query_params.get("siteId")
+    account = platform.directory.site(site) if site else None
+    if account is None:
+        raise Unauthorized("give an API key (Basic auth) or the site key (X-Site-Id header or ?siteId=)")
+    return account.id
+
+
+@router.post("/api/v1/mobile/events", summary="Mobile app events (API key or site key)", openapi_extra={
+    "requestBody": {"required": True, "content": {"application/json": {"example": [
+        {"eventName": "productViewed", "userPseudoId": "a1b2c3", "datetime": 1764000000000,
+         "params": {"productKey": "P10001", "price": 19.9}}]}}}})
+async def mobile_events(request: Request, platform: PlatformDep) -> dict[str, Any]:
+    account_id = _mobile_account(request, platform)
+    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+    result = await run_in_threadpool(ingest, platform.engine, account_id, events, "mobile", "mobile")
+    return _respond(result, len(events))
+
+
+_TRACKER = files("recoms.static").joinpath("tracker.js")
+
+
+@router.get("/tracker.js", summary="The web tracking script (sets the sc cookie)", include_in_schema=True)
+async def tracker_script() -> Response:
+    return Response(_TRACKER.read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "public, max-age=3600"})

@@ -1,0 +1,328 @@
+"""Tracker events (SPEC §3): the web envelope and the mobile form, validated one by one.
+
+Each parser returns a `TrackedEvent` with a normalised payload or raises `EventError` with the reason;
+the ingest service keeps the good events of a batch and reports the bad ones by index.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from recoms.domain import identity
+from recoms.domain.product import split_category, tag_name
+
+WEB_TYPES = (
+    "ProductPage", "StatusCart", "PurchasedItems", "CategoryPage", "CustomerData", "SearchRequest",
+    "AddToWishlist", "MainPage", "NotFound", "StatusCartPage", "ProductImpressions", "ProductUpdate",
+)
+# Mobile event names -> web event types (order status changes have no web twin).
+MOBILE_TYPES = {
+    "productViewed": "ProductPage",
+    "productCategoryViewed": "CategoryPage",
+    "productAddedToWishlist": "AddToWishlist",
+    "cartUpdated": "StatusCart",
+    "orderCreated": "PurchasedItems",
+    "orderUpdated": "OrderUpdated",
+    "orderDelivered": "OrderDelivered",
+    "orderCancelled": "OrderCancelled",
+    "searchRequest": "SearchRequest",
+}
+NO_IDENTITY_NEEDED = {"ProductUpdate"}
+MAX_ITEMS_PER_EVENT = 500
+FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+
+
+class EventError(ValueError):
+    pass
+
+
+@dataclass
+class TrackedEvent:
+    type: str
+    ts: int
+    ids: dict[str, str]  # identifier kind -> normal value
+    payload: dict[str, Any]  # normalised, see the parsers below
+    raw: dict[str, Any] = field(default_factory=dict)
+    contact_id: int | None = None  # user_es_contact_id, when the tracker knows it
+
+
+# ---- field coercion: trackers send numbers as strings and flags as 0/1/"true" -------------------
+
+def _text(obj: dict, name: str, required: bool = True, max_len: int = 1000) -> str | None:
+    value = obj.get(name)
+    if value is None or value == "":
+        if required:
+            raise EventError(f"{name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise EventError(f"{name} must be a string")
+    text = str(value).strip()
+    if len(text) > max_len:
+        raise EventError(f"{name} is longer than {max_len} characters")
+    if required and not text:
+        raise EventError(f"{name} is required")
+    return text
+
+
+def _number(obj: dict, name: str, required: bool = False, default: float | None = None) -> float | None:
+    value = obj.get(name)
+    if value is None or value == "":
+        if required:
+            raise EventError(f"{name} is required")
+        return default
+    if isinstance(value, bool):
+        raise EventError(f"{name} must be a number")
+    try:
+        number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise EventError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise EventError(f"{name} must be a non-negative number, got {value!r}")
+    return number
+
+
+def _flag(obj: dict, name: str) -> bool | None:
+    value = obj.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false"):
+        return value.strip().lower() in ("1", "true")
+    raise EventError(f"{name} must be 0 or 1, got {value!r}")
+
+
+def _product_key(obj: dict, *names: str) -> str:
+    for name in names:
+        if obj.get(name) not in (None, ""):
+            return _text(obj, name, max_len=200)  # type: ignore[return-value]
+    raise EventError(f"{names[0]} is required")
+
+
+def _object(value: Any, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise EventError(f"{what} must be an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list:
+    if not isinstance(value, list):
+        raise EventError(f"{what} must be an array")
+    if len(value) > MAX_ITEMS_PER_EVENT:
+        raise EventError(f"{what} has more than {MAX_ITEMS_PER_EVENT} entries")
+    return value
+
+
+def _tags(obj: dict) -> dict[str, str]:
+    return {
+        tag_name(k[4:]): str(v) for k, v in obj.items() if k.startswith("tag_") and v is not None and k[4:]
+    }
+
+
+# ---- payload parsers, one per event type ---------------------------------------------------------
+
+def _line_items(products: Any, key_names: tuple[str, ...], price_names: tuple[str, ...]) -> list[dict]:
+    items = []
+    for i, entry in enumerate(_list(products, "Products")):
+        entry = _object(entry, f"Products[{i}]")
+        try:
+            price = next((_number(entry, n) for n in price_names if entry.get(n) not in (None, "")), None)
+            quantity = _number(entry, "quantity", default=1.0)
+            items.append({"product_id": _product_key(entry, *key_names), "price": price, "quantity": quantity})
+        except EventError as exc:
+            raise EventError(f"Products[{i}]: {exc}") from None
+    return items
+
+
+def _product_page(p: dict) -> dict:
+    return {
+        "product_id": _product_key(p, "productKey", "product_id", "productId"),
+        "price": _number(p, "price"),
+        "in_stock": _flag(p, "isInStock"),
+        "tags": _tags(p),
+    }
+
+
+def _status_cart(p: dict) -> dict:
+    products = p.get("Products", p.get("products", []))
+    keys = ("productKey", "product_id", "productId")
+    return {"guid": _text(p, "GUID", required=False), "items": _line_items(products, keys, ("price",))}
+
+
+def _purchased_items(p: dict) -> dict:
+    number = _text(p, "OrderNumber", required=False) or _text(p, "orderNumber", required=False)
+    if not number:
+        raise EventError("OrderNumber is required")
+    products = p.get("Products", p.get("products"))
+    if products is None:
+        raise EventError("Products is required")
+    keys = ("product_id", "productKey", "productId")
+    items = _line_items(products, keys, ("unit_price", "price"))
+    if not items:
+        raise EventError("Products is empty")
+    return {"order_number": number, "guid": _text(p, "GUID", required=False), "items": items}
+
+
+def _category_page(p: dict) -> dict:
+    return {"category": _product_key(p, "categoryKey", "category")}
+
+
+def _customer_data(p: dict) -> dict:
+    try:
+        ids = identity.from_fields(p)
+    except identity.IdentifierError as exc:
+        raise EventError(str(exc)) from None
+    known = set(identity.FIELD_KINDS)
+    attributes = {
+        k: v for k, v in p.items() if k not in known and isinstance(v, (str, int, float)) and not isinstance(v, bool)
+    }
+    return {"ids": ids, "attributes": attributes}
+
+
+def _search(p: dict) -> dict:
+    return {"search": _text(p, "search"), "is_found": _flag(p, "isFound")}
+
+
+def _impressions(p: dict) -> dict:
+    items = []
+    for i, entry in enumerate(_list(p.get("Products", p.get("products", [])), "Products")):
+        entry = _object(entry, f"Products[{i}]")
+        items.append({
+            "product_id": _product_key(entry, "product_id", "productKey"),
+            "container_type": _text(entry, "container_type", required=False, max_len=100),
+        })
+    return {"items": items}
+
+
+def _product_update(p: Any) -> dict:
+    entries = p if isinstance(p, list) else [p]
+    patches = []
+    for i, entry in enumerate(_list(entries, "ProductUpdate")):
+        entry = _object(entry, f"ProductUpdate[{i}]")
+        try:
+            patch: dict[str, Any] = {"id": _product_key(entry, "product_id", "productKey", "id")}
+            for src, dst in (("name", "name"), ("brand", "brand"), ("description", "descr"), ("url", "url")):
+                value = _text(entry, src, required=False, max_len=10000)
+                if value is not None:
+                    patch[dst] = value
+            price = _number(entry, "unit_price") if "unit_price" in entry else _number(entry, "price")
+            if price is not None:
+                patch["price"] = price
+            stock = _flag(entry, "isInStock")
+            if stock is not None:
+                patch["in_stock"] = stock
+            category = _text(entry, "category", required=False)
+            if category is not None:
+                patch["category"] = split_category(category)
+            tags = _tags(entry)
+            if entry.get("imgurl"):
+                tags["image_link"] = str(entry["imgurl"])
+            if tags:
+                patch["tags"] = tags
+        except EventError as exc:
+            raise EventError(f"ProductUpdate[{i}]: {exc}") from None
+        patches.append(patch)
+    return {"products": patches}
+
+
+def _order_status(p: dict) -> dict:
+    number = _text(p, "orderNumber", required=False) or _text(p, "OrderNumber", required=False)
+    if not number:
+        raise EventError("orderNumber is required")
+    return {"order_number": number}
+
+
+def _no_payload(_p: Any) -> dict:
+    return {}
+
+
+PARSERS = {
+    "ProductPage": _product_page,
+    "StatusCart": _status_cart,
+    "PurchasedItems": _purchased_items,
+    "CategoryPage": _category_page,
+    "CustomerData": _customer_data,
+    "SearchRequest": _search,
+    "AddToWishlist": _product_page,
+    "MainPage": _no_payload,
+    "NotFound": _no_payload,
+    "StatusCartPage": _no_payload,
+    "ProductImpressions": _impressions,
+    "ProductUpdate": _product_update,
+    "OrderUpdated": _order_status,
+    "OrderDelivered": _order_status,
+    "OrderCancelled": _order_status,
+}
+
+
+def _timestamp(value: Any, now_ms: int) -> int:
+    if value is None or value == "":
+        return now_ms
+    if isinstance(value, bool):
+        raise EventError("datetime must be milliseconds since the epoch")
+    try:
+        ts = int(float(value))
+    except (TypeError, ValueError):
+        raise EventError(f"datetime must be milliseconds since the epoch, got {value!r}") from None
+    if ts < 10**11:  # seconds, not milliseconds
+        ts *= 1000
+    if ts > now_ms + FUTURE_TOLERANCE_MS:
+        raise EventError("datetime is in the future")
+    return ts
+
+
+def parse_web(envelope: Any, now_ms: int | None = None) -> TrackedEvent:
+    """A tracker envelope `{"GeneralInfo": {...}, "<eventName>": payload}`."""
+    now_ms = now_ms or int(time.time() * 1000)
+    envelope = _object(envelope, "event")
+    info = _object(envelope.get("GeneralInfo"), "GeneralInfo")
+    name = info.get("eventName")
+    if name not in WEB_TYPES:
+        raise EventError(f"eventName {name!r} is not one of {', '.join(WEB_TYPES)}")
+    payload = envelope.get(name, {} if PARSERS[name] is _no_payload else None)
+    if payload is None:
+        raise EventError(f"the {name} payload is missing")
+    if name != "ProductUpdate":
+        payload = _object(payload, name)
+    cookies = info.get("cookies") or {}
+    fields = {**_object(cookies, "GeneralInfo.cookies"), **info}
+    return _finish(name, payload, fields, info.get("datetime"), now_ms, envelope, info.get("user_es_contact_id"))
+
+
+def parse_mobile(event: Any, now_ms: int | None = None) -> TrackedEvent:
+    """A mobile event `{"eventName": "productViewed", "userPseudoId": ..., "params": {...} | [{name, value}]}`."""
+    now_ms = now_ms or int(time.time() * 1000)
+    event = _object(event, "event")
+    name = event.get("eventName", event.get("eventTypeKey"))
+    if name not in MOBILE_TYPES:
+        raise EventError(f"eventName {name!r} is not one of {', '.join(MOBILE_TYPES)}")
+    params = event.get("params", {})
+    if isinstance(params, list):  # the platform's SDK form: [{"name": ..., "value": ...}]
+        try:
+            params = {entry["name"]: entry.get("value") for entry in params}
+        except (TypeError, KeyError):
+            raise EventError("params must be an object or a list of {name, value}") from None
+    params = _object(params, "params")
+    kind = MOBILE_TYPES[name]
+    return _finish(kind, params, event, event.get("datetime"), now_ms, event, event.get("contactId"))
+
+
+def _finish(kind: str, payload: Any, id_fields: dict, ts: Any, now_ms: int, raw: dict, contact: Any) -> TrackedEvent:
+    try:
+        ids = identity.from_fields(id_fields)
+    except identity.IdentifierError as exc:
+        raise EventError(str(exc)) from None
+    contact_id = None
+    if contact not in (None, ""):
+        try:
+            contact_id = int(contact)
+        except (TypeError, ValueError):
+            raise EventError("user_es_contact_id must be an integer") from None
+    if not ids and contact_id is None and kind not in NO_IDENTITY_NEEDED:
+        raise EventError("no visitor identifier: give cookies.sc, externalCustomerId, email, phone or userPseudoId")
+    return TrackedEvent(kind, _timestamp(ts, now_ms), ids, PARSERS[kind](payload), raw, contact_id)

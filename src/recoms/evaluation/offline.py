@@ -1,0 +1,148 @@
+"""`recoms offline recommend`: fit one algorithm on a file and write the top K of every user or cart.
+
+Users nobody knows (no interaction in the file) and queries whose algorithm returns fewer than K
+candidates are filled with the most popular items they have not seen, so every query gets K rows
+whenever the catalogue has K items left for it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recoms.evaluation.algorithms import instantiate
+from recoms.evaluation.data import DataError, Dataset, load_dataset, read_table
+from recoms.evaluation.queries import context_queries, history_queries
+from recoms.evaluation.ranking import rank
+from recoms.recommenders.base import Query
+
+
+@dataclass
+class OfflineRun:
+    """What a run did, for the command's summary line and the throughput measurement."""
+
+    queries: int
+    rows: int
+    unknown: int  # users, or context items, the interactions file does not know
+    fit_seconds: float
+    score_seconds: float
+    write_seconds: float
+
+
+def read_users(path: Path) -> list[str]:
+    """One user id per line (blank lines and a `user_id` header skipped), first occurrence kept."""
+    try:
+        lines = [line.strip() for line in Path(path).read_text(encoding="utf-8-sig").splitlines()]
+    except OSError as exc:
+        raise DataError(f"{Path(path).name}: cannot read ({exc})") from exc
+    if lines and lines[0].lower() == "user_id":
+        lines = lines[1:]
+    users = list(dict.fromkeys(line for line in lines if line))
+    if not users:
+        raise DataError(f"{Path(path).name}: no user ids")
+    return users
+
+
+def read_contexts(path: Path) -> tuple[list[str], list[list[str]]]:
+    """`query_id,item_id` rows -> query ids in order of appearance and each query's items."""
+    frame = read_table(Path(path), ("query_id", "item_id"))
+    codes, query_ids = pd.factorize(frame["query_id"])
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(query_ids) + 1))
+    item_ids = frame["item_id"].to_numpy()[order]
+    return [str(q) for q in query_ids], [list(item_ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def recommend_offline(
+    interactions: Path, algorithm: str, k: int, out: Path, *, items: Path | None = None,
+    params: dict[str, Any] | None = None, users: Path | None = None, contexts: Path | None = None,
+    include_seen: bool = False,
+) -> OfflineRun:
+    """Fit `algorithm` on every interaction, rank for each user (or cart) and write `out` as CSV."""
+    if (users is None) == (contexts is None):
+        raise ValueError("give exactly one of --users and --context")
+    model = instantiate(algorithm, params or {})
+    data = load_dataset(interactions, items)
+    started = time.perf_counter()
+    model.fit(data.interactions, data.items)
+    fitted = time.perf_counter()
+    if users is not None:
+        ids = read_users(users)
+        queries, seen, unknown = _user_queries(data, ids)
+    else:
+        ids, baskets = read_contexts(contexts)
+        queries, seen, unknown = _context_queries(data, baskets)
+    n_items = data.interactions.n_items
+    ranked = rank(model, queries, k, n_items, exclude=None if include_seen else seen)
+    counts = np.bincount(data.interactions.item, minlength=n_items)
+    popular = np.argsort(-counts, kind="stable").astype(np.int32)
+    cold = np.array([len(q.history_items) + len(q.context) == 0 for q in queries], bool)
+    ranked[cold] = -1
+    _fill_with_popular(ranked, popular, None if include_seen else seen)
+    scored = time.perf_counter()
+    rows = write_recommendations(out, "user_id" if users is not None else "query_id", ids, ranked, data.item_ids)
+    return OfflineRun(len(ids), rows, unknown, fitted - started, scored - fitted, time.perf_counter() - scored)
+
+
+def _user_queries(data: Dataset, ids: list[str]) -> tuple[list[Query], sp.csr_matrix, int]:
+    index = data.user_index()
+    users = np.array([index.get(u, -1) for u in ids], np.int64)
+    inter = data.interactions
+    queries = history_queries(inter, users)
+    seen = sp.csr_matrix(
+        (np.ones(len(inter), np.float32), (inter.user, inter.item)), shape=(inter.n_users + 1, inter.n_items)
+    )
+    return queries, sp.csr_matrix(seen[np.where(users >= 0, users, inter.n_users)]), int((users < 0).sum())
+
+
+def _context_queries(data: Dataset, baskets: list[list[str]]) -> tuple[list[Query], sp.csr_matrix, int]:
+    index = data.item_index()
+    coded = [np.array([index.get(i, -1) for i in basket], np.int64) for basket in baskets]
+    unknown = sum(int((c < 0).sum()) for c in coded)
+    contexts = [np.unique(c[c >= 0]).astype(np.int32) for c in coded]
+    lengths = np.array([len(c) for c in contexts], np.int64)
+    flat = np.concatenate(contexts) if contexts else np.zeros(0, np.int32)
+    seen = sp.csr_matrix(
+        (np.ones(len(flat), np.float32), (np.repeat(np.arange(len(contexts)), lengths), flat)),
+        shape=(len(contexts), data.interactions.n_items),
+    )
+    return context_queries(contexts, int(data.interactions.ts.max(initial=0))), seen, unknown
+
+
+def _fill_with_popular(ranked: np.ndarray, popular: np.ndarray, seen: sp.csr_matrix | None) -> None:
+    """Complete rows that have fewer than K items with the most popular items not seen nor chosen."""
+    k = ranked.shape[1]
+    for row in np.flatnonzero((ranked < 0).any(axis=1)):
+        taken = set(ranked[row][ranked[row] >= 0].tolist())
+        if seen is not None:
+            taken.update(seen.indices[seen.indptr[row] : seen.indptr[row + 1]].tolist())
+        chosen = [i for i in ranked[row] if i >= 0]
+        for item in popular[: k + len(taken)].tolist():
+            if len(chosen) == k:
+                break
+            if item not in taken:
+                chosen.append(item)
+                taken.add(item)
+        ranked[row] = chosen + [-1] * (k - len(chosen))
+
+
+def write_recommendations(
+    out: Path, id_column: str, query_ids: list[str], ranked: np.ndarray, item_ids: np.ndarray
+) -> int:
+    """CSV `<id_column>,item_id,rank`: rank 1 best, one row per recommended item."""
+    n, k = ranked.shape
+    valid = ranked.ravel() >= 0
+    frame = pd.DataFrame({
+        id_column: np.repeat(np.asarray(query_ids, dtype=object), k)[valid],
+        "item_id": item_ids[ranked.ravel()[valid]],
+        "rank": np.tile(np.arange(1, k + 1), n)[valid],
+    })
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    return len(frame)

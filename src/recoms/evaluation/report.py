@@ -1,0 +1,68 @@
+"""An evaluation as a readable table (terminal), as JSON (machines) and as Markdown (docs/quality.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from recoms.evaluation.runner import Evaluation
+
+METRICS = ("hr", "recall", "ndcg", "coverage")
+LABELS = {"hr": "HR", "recall": "Recall", "ndcg": "NDCG", "coverage": "Coverage"}
+
+
+def _short(params: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in params.items())
+
+
+def table(evaluation: Evaluation) -> Table:
+    s = evaluation.stats
+    title = (
+        f"{evaluation.dataset or 'dataset'} · {evaluation.protocol} · K={evaluation.k} · "
+        f"{s['users']} users, {s['items']} items, {s['interactions']} interactions · "
+        f"{s['test_queries']} test queries"
+    )
+    out = Table(title=title)
+    out.add_column("algorithm", style="bold")
+    for metric in METRICS:
+        out.add_column(f"{LABELS[metric]}@{evaluation.k}", justify="right")
+    out.add_column("params")
+    out.add_column("seconds", justify="right")
+    for result in evaluation.results:
+        out.add_row(
+            result.name, *(f"{result.metrics[m]:.4f}" for m in METRICS),
+            _short(result.params) + (f" ({result.note})" if result.note else ""), f"{result.seconds:.1f}",
+        )
+    return out
+
+
+def print_table(evaluation: Evaluation, console: Console | None = None) -> None:
+    (console or Console()).print(table(evaluation))
+
+
+def to_json(evaluation: Evaluation) -> dict[str, Any]:
+    return asdict(evaluation)
+
+
+def write_json(evaluation: Evaluation, path: Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(to_json(evaluation), indent=2) + "\n")
+
+
+def markdown(evaluation: Evaluation, pending: tuple[str, ...] = ()) -> str:
+    """A Markdown table of the test figures; `pending` rows are placeholders for algorithms to come."""
+    k = evaluation.k
+    head = ["algorithm", *(f"{LABELS[m]}@{k}" for m in METRICS), "tuned params", "run time (s)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    for result in evaluation.results:
+        params = _short(result.params) + (f" ({result.note})" if result.note else "")
+        cells = [result.name, *(f"{result.metrics[m]:.4f}" for m in METRICS), params or "—", f"{result.seconds:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    for name in pending:
+        lines.append("| " + " | ".join([f"{name} — pending", *["—"] * (len(head) - 1)]) + " |")
+    return "\n".join(lines)

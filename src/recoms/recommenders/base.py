@@ -1,0 +1,185 @@
+"""The one recommender interface: dense integer indices in, (item ids, scores) candidates out.
+
+Recommenders know nothing of HTTP or SQL. External ids become dense indices at one boundary (the
+training data builder and the snapshot's id maps); everything here works on numpy arrays.
+"""
+
+from __future__ import annotations
+
+import copy
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+# Interaction kinds, as stored in the `interactions` table.
+VIEW, CART, PURCHASE, WISHLIST, CATEGORY_VIEW, IMPRESSION = 1, 2, 3, 4, 5, 6
+
+Candidates = tuple[np.ndarray, np.ndarray]  # (item indices int32, scores float32), unordered
+EMPTY: Candidates = (np.zeros(0, np.int32), np.zeros(0, np.float32))
+
+
+@dataclass
+class Interactions:
+    """Every training interaction as parallel arrays (one row per event)."""
+
+    user: np.ndarray  # int32, 0..n_users-1
+    item: np.ndarray  # int32, 0..n_items-1
+    kind: np.ndarray  # int8, VIEW/CART/PURCHASE/WISHLIST
+    ts: np.ndarray  # int64 ms
+    quantity: np.ndarray  # float32
+    basket: np.ndarray  # int64 order index, -1 when not a purchase
+    n_users: int
+    n_items: int
+
+    @classmethod
+    def empty(cls, n_users: int = 0, n_items: int = 0) -> Interactions:
+        return cls(
+            np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, np.int64),
+            np.zeros(0, np.float32), np.zeros(0, np.int64), n_users, n_items,
+        )
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+    def select(self, mask: np.ndarray) -> Interactions:
+        return Interactions(
+            self.user[mask], self.item[mask], self.kind[mask], self.ts[mask], self.quantity[mask],
+            self.basket[mask], self.n_users, self.n_items,
+        )
+
+    def matrix(self, weights: dict[int, float] | None = None, binary: bool = False) -> sp.csr_matrix:
+        """users x items, summing `weights[kind]` (default: purchases only, by quantity)."""
+        if weights is None:
+            weights = {PURCHASE: 1.0}
+        w = np.zeros(len(self), np.float32)
+        for kind, weight in weights.items():
+            w[self.kind == kind] = weight
+        keep = w > 0
+        m = sp.csr_matrix(
+            (w[keep], (self.user[keep], self.item[keep])), shape=(self.n_users, self.n_items), dtype=np.float32
+        )
+        m.sum_duplicates()
+        if binary:
+            m.data[:] = 1.0
+        return m
+
+
+@dataclass
+class Items:
+    """What the catalog says of each item, aligned with the item indices."""
+
+    n: int
+    price: np.ndarray  # float32, nan when unknown
+    in_stock: np.ndarray  # bool
+    brand: np.ndarray  # int32 code, -1 when none
+    leaf_category: np.ndarray  # int32 code of the deepest category, -1 when none
+    categories: sp.csr_matrix  # items x category codes, 1 for every level of the item's path
+    category_names: list[str]  # code -> lower-cased name (names match at any level, SPEC §2)
+    text: list[str] = field(default_factory=list)  # name, brand, description and tags, for content
+    created_at: np.ndarray | None = None  # int64 ms
+
+    @classmethod
+    def bare(cls, n: int) -> Items:
+        return cls(
+            n=n, price=np.full(n, np.nan, np.float32), in_stock=np.ones(n, bool), brand=np.full(n, -1, np.int32),
+            leaf_category=np.full(n, -1, np.int32), categories=sp.csr_matrix((n, 0), dtype=np.float32),
+            category_names=[], text=[""] * n, created_at=np.zeros(n, np.int64),
+        )
+
+
+@dataclass
+class Query:
+    """One request: the context products, the contact's own recent history, the category asked."""
+
+    context: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    history_items: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    history_kinds: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8))
+    history_ts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    categories: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    now_ms: int = 0
+
+
+class Recommender(ABC):
+    """Fit on interactions and items; score a batch of queries; save to and load from plain arrays."""
+
+    name: ClassVar[str]
+    needs: ClassVar[str | None] = None  # "products", "category" or None: what a request must carry
+    uses_history: ClassVar[bool] = False  # reads the contact's own recent events at request time
+    default_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self.default_params)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) for {self.name}: {', '.join(sorted(unknown))}")
+        self.params = {**self.default_params, **params}
+        self.items: Items | None = None  # the live catalog, set by fit() or bind()
+
+    def bind(self, items: Items) -> Recommender:
+        """Point the model at the live catalog (same indices, maybe more items at the end)."""
+        self.items = items
+        return self
+
+    def with_params(self, params: dict[str, Any]) -> Recommender:
+        """A view of the fitted model with other serving params (shares the arrays)."""
+        if not params:
+            return self
+        view = copy.copy(self)
+        view.params = {**self.params, **{k: v for k, v in params.items() if k in self.default_params}}
+        return view
+
+    def required_context(self) -> str | None:
+        """What a request must carry: "products", "category" or nothing."""
+        return self.needs
+
+    def constraint(self, query: Query) -> np.ndarray | None:
+        """The algorithm's own hard constraint as a mask over items (fallbacks obey it too)."""
+        return None
+
+    @abstractmethod
+    def fit(self, interactions: Interactions, items: Items) -> Recommender: ...
+
+    @abstractmethod
+    def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
+        """Candidates per query, best scores highest; rules, masks and top-k come after."""
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The fitted model as named arrays (saved in the snapshot .npz, no pickle)."""
+        return {}
+
+    def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> Recommender:
+        return self
+
+
+def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> Candidates:
+    """The k best candidates, sorted best first (ties by lower index for determinism)."""
+    if len(ids) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        ids, scores = ids[part], scores[part]
+    order = np.lexsort((ids, -scores))
+    return ids[order], scores[order]
+
+
+def merge_neighbours(
+    indptr: np.ndarray, neighbours: np.ndarray, weights: np.ndarray, sources: np.ndarray,
+    source_weights: np.ndarray | None = None,
+) -> Candidates:
+    """Sum the neighbour lists (CSR rows) of `sources`, each scaled by its source weight."""
+    if len(sources) == 0:
+        return EMPTY
+    starts, ends = indptr[sources], indptr[sources + 1]
+    lengths = ends - starts
+    if lengths.sum() == 0:
+        return EMPTY
+    idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+    items = neighbours[idx]
+    vals = weights[idx].astype(np.float32, copy=True)
+    if source_weights is not None:
+        vals *= np.repeat(source_weights.astype(np.float32), lengths)
+    uniq, inv = np.unique(items, return_inverse=True)
+    summed = np.zeros(len(uniq), np.float32)
+    np.add.at(summed, inv, vals)
+    return uniq.astype(np.int32), summed

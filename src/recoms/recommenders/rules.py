@@ -1,0 +1,228 @@
+"""Rules, request filters and the fallback chain, applied on arrays (SPEC §5).
+
+A request becomes a `Plan`: one hard mask (what may be shown), a boost per item (show_more, should
+filters) and the diversity caps. The main algorithm's candidates are ranked under the plan; when fewer
+than `size` qualify, each fallback step fills the rest under the very same plan, never repeating a
+product. Condition masks depend only on the catalog, so they are cached on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from recoms.domain.rules import (
+    Condition,
+    Conditional,
+    ContactFieldRule,
+    Diversity,
+    FieldRule,
+    Filter,
+    RelativePriceRange,
+    Rule,
+)
+from recoms.recommenders.base import Query, Recommender
+from recoms.recommenders.catalog import Catalog
+from recoms.recommenders.masks import price_band
+
+NUMERIC_FIELDS = ("price", "isInStock")
+SHOULD_TIER = 1e6  # a "should" match outranks any non-match
+
+
+def condition_mask(catalog: Catalog, c: Condition) -> np.ndarray:
+    cache = catalog.__dict__.setdefault("_condition_masks", {})
+    if c not in cache:
+        cache[c] = _condition_mask(catalog, c)
+    return cache[c]
+
+
+def _condition_mask(catalog: Catalog, c: Condition) -> np.ndarray:
+    if c.op in ("lt", "lte", "gt", "gte"):
+        values = catalog.numeric(c.field)
+        bound = float(c.values[0])
+        with np.errstate(invalid="ignore"):
+            return {"lt": values < bound, "lte": values <= bound, "gt": values > bound, "gte": values >= bound}[c.op]
+    if c.op == "contains":
+        column = catalog.column(c.field)
+        needles = [str(v).lower() for v in c.values]
+        return np.fromiter((any(n in text for n in needles) for text in column), bool, catalog.n)
+    matched = _any_of(catalog, c.field, c.values)
+    return ~matched if c.op == "ne" else matched
+
+
+def _any_of(catalog: Catalog, field_name: str, values: Sequence[Any]) -> np.ndarray:
+    """Items whose field equals any value (category: at any level of the path; case-insensitive)."""
+    if field_name == "category":
+        codes = catalog.category_codes(str(v) for v in values)
+        if len(codes) == 0:
+            return np.zeros(catalog.n, bool)
+        return np.asarray(catalog.items.categories[:, codes].sum(axis=1)).ravel() > 0
+    if field_name in NUMERIC_FIELDS:
+        numbers = []
+        for v in values:
+            try:
+                numbers.append(float(v))
+            except (TypeError, ValueError):
+                continue
+        return np.isin(catalog.numeric(field_name), np.array(numbers, np.float32))
+    wanted = {str(v).strip().lower() for v in values}
+    return np.fromiter((text in wanted for text in catalog.column(field_name)), bool, catalog.n)
+
+
+def _contact_mask(catalog: Catalog, rule: ContactFieldRule, value: Any) -> np.ndarray:
+    """Items whose field holds the contact's value (alone or in a comma-separated list)."""
+    wanted = str(value).strip().lower()
+    column = catalog.column(rule.field)
+    return np.fromiter(
+        (text == wanted or wanted in (part.strip() for part in text.split(",")) for text in column), bool, catalog.n
+    )
+
+
+@dataclass
+class Plan:
+    hard: np.ndarray
+    boost: np.ndarray | None = None
+    diversity: list[Diversity] = field(default_factory=list)
+
+    def multiply(self, mask: np.ndarray, factor: float) -> None:
+        if self.boost is None:
+            self.boost = np.ones(len(self.hard), np.float32)
+        self.boost[mask] *= factor
+
+    def add_tier(self, mask: np.ndarray) -> None:
+        if self.boost is None:
+            self.boost = np.ones(len(self.hard), np.float32)
+        self.boost[mask] *= SHOULD_TIER
+
+
+def mentions_stock(rules: Sequence[Rule]) -> bool:
+    for rule in rules:
+        if isinstance(rule, FieldRule) and rule.condition.field == "isInStock":
+            return True
+        if isinstance(rule, Conditional) and mentions_stock(rule.then):
+            return True
+    return False
+
+
+def make_plan(
+    catalog: Catalog, rules: Sequence[Rule], query: Query, filters: Sequence[Filter] = (),
+    contact: dict[str, Any] | None = None, constraint: np.ndarray | None = None,
+) -> Plan:
+    # Out-of-stock products only when a rule speaks of stock; unavailable ones never.
+    hard = (catalog.available if mentions_stock(rules) else catalog.recommendable).copy()
+    plan = Plan(hard)
+    _apply_rules(plan, catalog, rules, query, contact or {})
+    for f in filters:
+        matched = _any_of(catalog, f.name, f.values)
+        if f.mode == "include":
+            plan.hard &= matched
+        elif f.mode == "exclude":
+            plan.hard &= ~matched
+        else:
+            plan.add_tier(matched)
+    if constraint is not None:
+        plan.hard &= constraint[: catalog.n] if len(constraint) >= catalog.n else _pad(constraint, catalog.n)
+    context = query.context[query.context < catalog.n]
+    plan.hard[context] = False  # never the context products themselves
+    return plan
+
+
+def _pad(mask: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n, bool)
+    out[: len(mask)] = mask
+    return out
+
+
+def _apply_rules(plan: Plan, catalog: Catalog, rules: Sequence[Rule], query: Query, contact: dict[str, Any]) -> None:
+    for rule in rules:
+        if isinstance(rule, FieldRule):
+            mask = condition_mask(catalog, rule.condition)
+            if rule.type == "show_only":
+                plan.hard &= mask
+            elif rule.type == "do_not_show":
+                plan.hard &= ~mask
+            else:
+                plan.multiply(mask, rule.boost)
+        elif isinstance(rule, Diversity):
+            plan.diversity.append(rule)
+        elif isinstance(rule, RelativePriceRange):
+            band = price_band(catalog.items, query.context, rule.min_pct, rule.max_pct)
+            if band is not None:
+                plan.hard &= band
+        elif isinstance(rule, ContactFieldRule):
+            value = contact.get(rule.contact_field)
+            if value in (None, ""):
+                continue  # nothing known of the contact: the rule cannot apply
+            mask = _contact_mask(catalog, rule, value)
+            if rule.mode == "show_only":
+                plan.hard &= mask
+            elif rule.mode == "do_not_show":
+                plan.hard &= ~mask
+            else:
+                plan.multiply(mask, rule.boost)
+        elif isinstance(rule, Conditional):
+            context = query.context[query.context < catalog.n]
+            if len(context) and condition_mask(catalog, rule.condition)[context].any():
+                _apply_rules(plan, catalog, rule.then, query, contact)
+
+
+def _diversity_keys(catalog: Catalog, rule: Diversity) -> np.ndarray:
+    if rule.field == "category":
+        return catalog.items.leaf_category
+    if rule.field == "brand":
+        return catalog.items.brand
+    return catalog.column(rule.field)
+
+
+def _pick(
+    ids: np.ndarray, scores: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken: np.ndarray,
+    counts: list[dict[Any, int]],
+) -> list[int]:
+    ok = ids < catalog.n
+    ids, scores = ids[ok], scores[ok]
+    keep = plan.hard[ids] & ~taken[ids]
+    ids, scores = ids[keep], scores[keep].astype(np.float32)
+    if len(ids) == 0 or want <= 0:
+        return []
+    if plan.boost is not None:
+        scores = scores * plan.boost[ids]
+    if not plan.diversity and len(ids) > want:
+        part = np.argpartition(-scores, want - 1)[:want]
+        ids, scores = ids[part], scores[part]
+    order = np.lexsort((ids, -scores))
+    picked: list[int] = []
+    keys = [_diversity_keys(catalog, rule) for rule in plan.diversity]
+    for i in ids[order]:
+        if keys:
+            values = [k[i] for k in keys]
+            caps = [rule.max for rule in plan.diversity]
+            if any(counts[j].get(v, 0) >= cap for j, (v, cap) in enumerate(zip(values, caps, strict=True))):
+                continue
+            for j, v in enumerate(values):
+                counts[j][v] = counts[j].get(v, 0) + 1
+        picked.append(int(i))
+        taken[i] = True
+        if len(picked) == want:
+            break
+    return picked
+
+
+def recommend(
+    model: Recommender, fallbacks: Sequence[Recommender], catalog: Catalog, query: Query, size: int,
+    rules: Sequence[Rule] = (), filters: Sequence[Filter] = (), contact: dict[str, Any] | None = None,
+) -> list[int]:
+    """The data source's answer: item indices, best first, at most `size`, each qualifying."""
+    plan = make_plan(catalog, rules, query, filters, contact, model.constraint(query))
+    taken = np.zeros(catalog.n, bool)
+    counts: list[dict[Any, int]] = [{} for _ in plan.diversity]
+    ids, scores = model.recommend([query])[0]
+    result = _pick(ids, scores, plan, catalog, size, taken, counts)
+    for step in fallbacks:
+        if len(result) >= size:
+            break
+        ids, scores = step.recommend([query])[0]
+        result += _pick(ids, scores, plan, catalog, size - len(result), taken, counts)
+    return result

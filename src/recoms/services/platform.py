@@ -1,0 +1,41 @@
+"""Every service of one process, wired once from the settings (API and CLI alike)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recoms.services.accounts import AccountDirectory
+from recoms.services.context import Context, build_context
+from recoms.services.datasources import DataSources
+from recoms.services.recoms import Recommendations
+from recoms.services.serving import ServingEngine
+from recoms.settings import Settings
+
+
+@dataclass
+class Platform:
+    ctx: Context
+    directory: AccountDirectory
+    datasources: DataSources
+    serving: ServingEngine
+    recommendations: Recommendations
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def engine(self):
+        return self.ctx.engine
+
+    def close(self) -> None:
+        self.serving.stop()
+        self.ctx.close()
+
+
+def build_platform(settings: Settings) -> Platform:
+    ctx = build_context(settings)
+    directory = AccountDirectory(ctx.engine)
+    datasources = DataSources(ctx.engine)
+    serving = ServingEngine(ctx.engine, settings.artifacts_path, settings.snapshot_poll_seconds)
+    return Platform(ctx, directory, datasources, serving, Recommendations(ctx.engine, datasources, serving))

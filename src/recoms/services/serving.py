@@ -1,0 +1,160 @@
+"""Serving: per account, the newest snapshot's models bound to the live catalog, kept in memory.
+
+Requests only read this state; a background thread swaps in new snapshots and catalog changes
+(every `snapshot_poll_seconds`), so a request never waits on training or on a catalog reload.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from recoms.domain.datasource import DataSource
+from recoms.domain.rules import Filter
+from recoms.recommenders import rules as rules_engine
+from recoms.recommenders.base import Query, Recommender
+from recoms.recommenders.catalog import Catalog
+from recoms.recommenders.registry import get_algorithm
+from recoms.store import products
+from recoms.training import snapshot
+from recoms.training.data import load_catalog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AccountModels:
+    version: str | None
+    catalog: Catalog
+    catalog_mark: tuple[int, int]
+    models: dict[str, Recommender]
+    watermark: int = 0
+    views: dict[str, Recommender] = field(default_factory=dict)
+
+    def model(self, algorithm: str, params: dict[str, Any]) -> Recommender | None:
+        """The fitted model of an algorithm under a data source's params (cached views)."""
+        if algorithm == "custom":
+            algorithm = params.get("plugin", "")
+            params = {k: v for k, v in params.items() if k != "plugin"}
+        key = algorithm + json.dumps(params, sort_keys=True)
+        view = self.views.get(key)
+        if view is None:
+            base = self.models.get(algorithm)
+            if base is None:
+                return None
+            view = self.views[key] = base.with_params(params)
+        return view
+
+
+class ServingEngine:
+    def __init__(self, engine: sa.Engine, artifacts: Path, poll_seconds: float = 2.0) -> None:
+        self.engine = engine
+        self.artifacts = artifacts
+        self.poll_seconds = poll_seconds
+        self._states: dict[int, AccountModels] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- state --------------------------------------------------------------------------------
+    def state(self, account_id: int) -> AccountModels:
+        current = self._states.get(account_id)
+        if current is not None:
+            return current
+        with self._lock:
+            if account_id not in self._states:
+                self._states[account_id] = self._load(account_id)
+            return self._states[account_id]
+
+    def _load(self, account_id: int, previous: AccountModels | None = None) -> AccountModels:
+        version = snapshot.newest_version(self.artifacts, account_id)
+        snap = snapshot.read(self.artifacts, account_id, version) if version else None
+        order = snap.item_ids if snap else []
+        with self.engine.connect() as conn:
+            mark = products.catalog_version(conn, account_id)
+            catalog = load_catalog(conn, account_id, order)
+        models: dict[str, Recommender] = {}
+        if snap is not None:
+            for name, arrays in snap.arrays.items():
+                try:
+                    models[name] = get_algorithm(name)().load_state(arrays, catalog.items)
+                except (KeyError, ValueError) as exc:  # a plugin uninstalled since training
+                    log.warning("snapshot %s: cannot load %s: %s", version, name, exc)
+        watermark = int(snap.meta.get("watermark", 0)) if snap else 0
+        return AccountModels(version, catalog, mark, models, watermark)
+
+    def refresh(self) -> None:
+        """Swap in newer snapshots and catalog changes for every account served so far."""
+        for account_id, current in list(self._states.items()):
+            try:
+                newest = snapshot.newest_version(self.artifacts, account_id)
+                with self.engine.connect() as conn:
+                    mark = products.catalog_version(conn, account_id)
+                if newest != current.version or mark != current.catalog_mark:
+                    self._states[account_id] = self._load(account_id, current)
+            except Exception:  # keep serving the old state; try again next round
+                log.exception("refresh of account %s failed", account_id)
+
+    def invalidate(self, account_id: int) -> None:
+        self._states.pop(account_id, None)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="serving-refresh", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            self.refresh()
+
+    # ---- requests -----------------------------------------------------------------------------
+    def recommend(
+        self, account_id: int, ds: DataSource, product_ids: Sequence[str], categories: Sequence[str],
+        filters: Sequence[Filter] = (), history: tuple[list[str], np.ndarray, np.ndarray] | None = None,
+        contact: dict[str, Any] | None = None,
+    ) -> list[bytes]:
+        """The data source's products as ready JSON fragments, best first."""
+        state = self.state(account_id)
+        catalog = state.catalog
+        query = Query(
+            context=catalog.indices(product_ids),
+            categories=catalog.category_codes(categories),
+            now_ms=int(time.time() * 1000),
+        )
+        if history is not None:
+            ids, kinds, ts = history
+            idx = np.fromiter((catalog.index.get(pid, -1) for pid in ids), np.int32, len(ids))
+            known = idx >= 0
+            query.history_items, query.history_kinds, query.history_ts = idx[known], kinds[known], ts[known]
+        model = state.model(ds.algorithm, ds.params)
+        if model is None:
+            return []
+        fallbacks = [m for m in (state.model(s.algorithm, s.params) for s in ds.fallback) if m is not None]
+        picked = rules_engine.recommend(
+            model, fallbacks, catalog, query, ds.size, ds.rules, filters, contact
+        )
+        return [catalog.fragments[i] for i in picked]
+
+    def uses_history(self, ds: DataSource) -> bool:
+        names = [ds.params.get("plugin", "") if ds.algorithm == "custom" else ds.algorithm]
+        names += [s.algorithm for s in ds.fallback]
+        return any(_uses_history(n) for n in names)
+
+
+def _uses_history(name: str) -> bool:
+    try:
+        return get_algorithm(name).uses_history
+    except KeyError:
+        return False

@@ -1,0 +1,166 @@
+"""Ingest tracker events (SPEC §3): validate each, keep the good ones durably, apply their effects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from recoms.domain.events import EventError, TrackedEvent, parse_mobile, parse_web
+from recoms.domain.product import Product
+from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
+from recoms.store import activity, contacts, products
+from recoms.store.db import now_ms
+
+Parser = Callable[[Any, int], TrackedEvent]
+PARSERS: dict[str, Parser] = {"web": parse_web, "mobile": parse_mobile}
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "errors": self.errors, "duplicates": self.duplicates}
+
+
+class _Batch:
+    """The rows one request writes, gathered while the effects are applied in its transaction."""
+
+    def __init__(self, conn: sa.Connection, account_id: int, source: str) -> None:
+        self.conn, self.account_id, self.source = conn, account_id, source
+        self.received = now_ms()
+        self.events: list[dict[str, Any]] = []
+        self.interactions: list[dict[str, Any]] = []
+        self.contact_cache: dict[tuple, int | None] = {}
+
+    def contact_for(self, ev: TrackedEvent) -> int | None:
+        key = (ev.contact_id, tuple(sorted(ev.ids.items())))
+        if key not in self.contact_cache:
+            self.contact_cache[key] = self._resolve(ev)
+        return self.contact_cache[key]
+
+    def _resolve(self, ev: TrackedEvent) -> int | None:
+        if ev.contact_id is not None:
+            known = contacts.canonical_id(self.conn, self.account_id, ev.contact_id)
+            if known is None:
+                raise EventError(f"user_es_contact_id {ev.contact_id} is not a contact of this account")
+            if ev.ids:
+                found = contacts.resolve(self.conn, self.account_id, ev.ids, on_merge=self.merged)
+                if found != known:
+                    contacts.merge(self.conn, self.account_id, loser=found, winner=known)
+                    self.merged(found, known)
+            return known
+        return contacts.resolve(self.conn, self.account_id, ev.ids, on_merge=self.merged)
+
+    def interact(self, contact_id: int, ev: TrackedEvent, kind: int, product_id: str | None = None, **extra) -> None:
+        self.interactions.append({
+            "account_id": self.account_id, "contact_id": contact_id, "kind": kind, "product_id": product_id,
+            "category": extra.get("category"), "ts": ev.ts, "quantity": extra.get("quantity") or 1.0,
+            "price": extra.get("price"), "order_number": extra.get("order_number"),
+        })
+
+    def merged(self, loser: int, winner: int) -> None:
+        """Rows gathered for a contact that was just merged belong to the winner."""
+        for row in (*self.events, *self.interactions):
+            if row["contact_id"] == loser:
+                row["contact_id"] = winner
+        self.contact_cache.clear()
+
+    def flush(self) -> None:
+        activity.insert_events(self.conn, self.events)
+        activity.insert_interactions(self.conn, self.interactions)
+
+
+def ingest(
+    engine: sa.Engine, account_id: int, raw_events: Sequence[Any], source: str, form: str = "web"
+) -> IngestResult:
+    """Validate each event on its own; store and apply the good ones in one transaction."""
+    parse = PARSERS[form]
+    result = IngestResult()
+    now = now_ms()
+    parsed: list[tuple[int, TrackedEvent]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            parsed.append((index, parse(raw, now)))
+        except EventError as exc:
+            result.errors.append({"index": index, "reason": str(exc)})
+    with engine.begin() as conn:
+        batch = _Batch(conn, account_id, source)
+        for index, ev in parsed:
+            try:
+                with conn.begin_nested():
+                    contact_id = batch.contact_for(ev) if ev.ids or ev.contact_id is not None else None
+                    contact_id, duplicate = _apply(batch, contact_id, ev)
+            except EventError as exc:
+                batch.contact_cache.clear()  # a contact created in the rolled-back savepoint is gone
+                result.errors.append({"index": index, "reason": str(exc)})
+                continue
+            batch.events.append({
+                "account_id": account_id, "contact_id": contact_id, "type": ev.type, "source": source,
+                "ts": ev.ts, "payload": ev.raw, "received_at": batch.received,
+            })
+            if duplicate:
+                result.duplicates.append({"index": index, "reason": duplicate})
+            result.accepted += 1
+        batch.flush()
+    result.errors.sort(key=lambda e: e["index"])
+    return result
+
+
+def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int | None, str | None]:
+    """The effect of one event: its contact (after any merge) and a note when it was a duplicate."""
+    p, conn, account_id = ev.payload, batch.conn, batch.account_id
+    kind = ev.type
+    if kind in ("ProductPage", "AddToWishlist"):
+        batch.interact(contact_id, ev, VIEW if kind == "ProductPage" else WISHLIST, p["product_id"], price=p["price"])
+        patch = {k: v for k, v in (("price", p["price"]), ("in_stock", p["in_stock"])) if v is not None}
+        if patch and kind == "ProductPage":
+            products.patch_product(conn, account_id, p["product_id"], patch)
+    elif kind == "CategoryPage":
+        batch.interact(contact_id, ev, CATEGORY_VIEW, category=p["category"])
+    elif kind == "StatusCart":
+        before = {item["product_id"] for item in activity.get_cart(conn, account_id, contact_id)}
+        for item in p["items"]:
+            if item["product_id"] not in before:
+                batch.interact(contact_id, ev, CART, item["product_id"], price=item["price"], quantity=item["quantity"])
+        activity.set_cart(conn, account_id, contact_id, p["items"])
+    elif kind == "PurchasedItems":
+        total = sum((i["price"] or 0.0) * i["quantity"] for i in p["items"])
+        if not activity.insert_order(conn, account_id, contact_id, p["order_number"], total, ev.ts):
+            return contact_id, f"order {p['order_number']} was already recorded"
+        for item in p["items"]:
+            batch.interact(
+                contact_id, ev, PURCHASE, item["product_id"], price=item["price"], quantity=item["quantity"],
+                order_number=p["order_number"],
+            )
+        activity.set_cart(conn, account_id, contact_id, [])
+    elif kind == "CustomerData":
+        if p["ids"]:
+            # The visitor's cookie contact joins the known customer (merged inside resolve).
+            contact_id = contacts.resolve(conn, account_id, {**ev.ids, **p["ids"]}, on_merge=batch.merged)
+        if p["attributes"]:
+            contacts.set_attributes(conn, account_id, contact_id, p["attributes"])
+    elif kind == "ProductImpressions":
+        for item in p["items"]:
+            batch.interact(contact_id, ev, IMPRESSION, item["product_id"])
+    elif kind == "ProductUpdate":
+        _update_products(conn, account_id, p["products"])
+    elif kind in ("OrderUpdated", "OrderDelivered", "OrderCancelled"):
+        status = {"OrderUpdated": "updated", "OrderDelivered": "delivered", "OrderCancelled": "cancelled"}[kind]
+        if not activity.set_order_status(conn, account_id, p["order_number"], status):
+            raise EventError(f"order {p['order_number']} is not known")
+    return contact_id, None
+
+
+def _update_products(conn: sa.Connection, account_id: int, patches: list[dict[str, Any]]) -> None:
+    for patch in patches:
+        if products.patch_product(conn, account_id, patch["id"], patch):
+            continue
+        if "name" not in patch or "price" not in patch:
+            raise EventError(f"product {patch['id']} is not in the catalog; a new one needs name and price")
+        products.upsert_products(conn, account_id, [Product(**{"in_stock": True, **patch})], feed_seen_at=None)

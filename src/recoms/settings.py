@@ -1,0 +1,69 @@
+"""The one settings class: every `RECOMS_*` environment variable, read alike by every command."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECOMS_", extra="ignore")
+
+    env: str = Field("dev", description="dev or prod; prod refuses unsafe defaults")
+    database_url: str = Field(
+        f"sqlite:///{DEFAULT_DATA_DIR / 'recoms.db'}",
+        description="SQLAlchemy URL of the store: sqlite:///path or postgresql://...",
+    )
+    artifacts_dir: Path | None = Field(
+        None, description="where model snapshots are written; default: beside the SQLite file or ./var/artifacts"
+    )
+    token_store: str = Field("database", description="'database' or a redis:// URL")
+    token_ttl_seconds: int = Field(3600, ge=10, description="lifetime of a contact token")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="largest JSON body accepted (413 above)")
+    max_feed_bytes: int = Field(1_073_741_824, ge=1024, description="largest feed upload accepted")
+    max_batch_events: int = Field(1000, ge=1, description="most events in one request")
+    feed_fetch_timeout_seconds: float = Field(60.0, gt=0)
+    rate_limit_per_second: float = Field(
+        0.0, ge=0, description="requests per second per key on tracking endpoints; 0 = no limit"
+    )
+    snapshot_poll_seconds: float = Field(2.0, gt=0, description="how often serve looks for new snapshots")
+    catalog_poll_seconds: float = Field(2.0, gt=0, description="how often serve reloads changed products")
+    retrain_interval_seconds: float = Field(
+        0.0, ge=0, description="serve retrains every N seconds in the background; 0 = never"
+    )
+    feed_pull_interval_seconds: float = Field(
+        0.0, ge=0, description="serve pulls each account's feed URL every N seconds; 0 = never"
+    )
+    training_window_days: int = Field(365, ge=1, description="events older than this are not trained on")
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.env == "prod" and self.database_url.startswith("sqlite") and self.host not in (
+            "127.0.0.1",
+            "localhost",
+        ):
+            # SQLite is one machine's store: a public prod server must name its database.
+            raise ValueError("RECOMS_ENV=prod with a public host needs RECOMS_DATABASE_URL (PostgreSQL)")
+        return self
+
+    @property
+    def artifacts_path(self) -> Path:
+        if self.artifacts_dir is not None:
+            return self.artifacts_dir
+        if self.database_url.startswith("sqlite:///"):
+            db_file = Path(self.database_url.removeprefix("sqlite:///"))
+            return db_file.parent / "artifacts"
+        return DEFAULT_DATA_DIR / "artifacts"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,125 @@
+"""Events, interactions, carts and orders in the SQL store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from recoms.recommenders.base import PURCHASE
+from recoms.store.contacts import live_contact_sql
+from recoms.store.db import now_ms
+from recoms.store.tables import carts, events, interactions, orders
+from recoms.store.upsert import upsert
+
+
+def insert_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(events.insert(), rows)
+
+
+def insert_interactions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(interactions.insert(), rows)
+
+
+def get_cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]]:
+    row = conn.execute(
+        sa.select(carts.c.items).where(carts.c.account_id == account_id, carts.c.contact_id == contact_id)
+    ).first()
+    return list(row.items) if row else []
+
+
+def set_cart(conn: sa.Connection, account_id: int, contact_id: int, items: list[dict[str, Any]]) -> None:
+    upsert(
+        conn, carts, [{"account_id": account_id, "contact_id": contact_id, "items": items, "updated_at": now_ms()}],
+        ("account_id", "contact_id"), ("items", "updated_at"),
+    )
+
+
+def insert_order(conn: sa.Connection, account_id: int, contact_id: int, number: str, total: float, ts: int) -> bool:
+    """Record an order once; False when this order number is already known (a re-send)."""
+    exists = conn.execute(
+        sa.select(orders.c.order_number).where(orders.c.account_id == account_id, orders.c.order_number == number)
+    ).first()
+    if exists:
+        return False
+    conn.execute(
+        orders.insert().values(
+            account_id=account_id, order_number=number, contact_id=contact_id, status="created", total=total,
+            ts=ts, updated_at=now_ms(),
+        )
+    )
+    return True
+
+
+def set_order_status(conn: sa.Connection, account_id: int, number: str, status: str) -> bool:
+    result = conn.execute(
+        orders.update()
+        .where(orders.c.account_id == account_id, orders.c.order_number == number)
+        .values(status=status, updated_at=now_ms())
+    )
+    if result.rowcount and status == "cancelled":
+        # A cancelled order is no longer a purchase: recommenders must not learn from it.
+        conn.execute(
+            interactions.delete().where(
+                interactions.c.account_id == account_id, interactions.c.order_number == number,
+                interactions.c.kind == PURCHASE,
+            )
+        )
+    return result.rowcount > 0
+
+
+def get_order(conn: sa.Connection, account_id: int, number: str) -> Any:
+    return conn.execute(
+        sa.select(orders).where(orders.c.account_id == account_id, orders.c.order_number == number)
+    ).first()
+
+
+def contact_history_query(limit: int) -> sa.Select:
+    """The hot-path read: a contact's newest interactions with products (one indexed query)."""
+    i = interactions.c
+    return (
+        sa.select(i.product_id, i.kind, i.ts)
+        .where(
+            i.account_id == sa.bindparam("account_id"),
+            i.contact_id == live_contact_sql(sa.bindparam("account_id"), sa.bindparam("contact_id")),
+            i.product_id.is_not(None),
+        )
+        .order_by(i.ts.desc())
+        .limit(limit)
+    )
+
+
+def contact_history(
+    conn: sa.Connection, account_id: int, contact_id: int, limit: int = 200
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    rows = conn.execute(contact_history_query(limit), {"account_id": account_id, "contact_id": contact_id}).all()
+    return (
+        [r.product_id for r in rows],
+        np.fromiter((r.kind for r in rows), np.int8, len(rows)),
+        np.fromiter((r.ts for r in rows), np.int64, len(rows)),
+    )
+
+
+def list_events(conn: sa.Connection, account_id: int, contact_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    e = events.c
+    rows = conn.execute(
+        sa.select(e.id, e.type, e.ts, e.source, e.payload)
+        .where(e.account_id == account_id, e.contact_id == live_contact_sql(account_id, contact_id))
+        .order_by(e.ts.desc(), e.id.desc())
+        .limit(limit)
+    )
+    return [{"id": r.id, "type": r.type, "ts": r.ts, "source": r.source, "payload": r.payload} for r in rows]
+
+
+def iter_interactions(conn: sa.Connection, account_id: int, since_ms: int) -> Any:
+    """Every product interaction of an account since a time (for training), oldest first."""
+    i = interactions.c
+    query = (
+        sa.select(i.contact_id, i.product_id, i.kind, i.ts, i.quantity, i.order_number)
+        .where(i.account_id == account_id, i.ts >= since_ms, i.product_id.is_not(None))
+        .order_by(i.ts, i.id)
+    )
+    return conn.execution_options(yield_per=20000).execute(query)

@@ -1,0 +1,54 @@
+"""Data sources in the SQL store (always scoped to their account)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from recoms.domain.datasource import DataSource, build
+from recoms.store.db import now_ms
+from recoms.store.tables import datasources
+
+c = datasources.c
+
+
+def _to_domain(row: Any) -> DataSource:
+    body = {"name": row.name, "algorithm": row.algorithm, "size": row.size, "params": row.params,
+            "rules": row.rules, "fallback": row.fallback}
+    return build(row.id, row.account_id, body, row.updated_at)
+
+
+def _values(ds: DataSource) -> dict[str, Any]:
+    return {"name": ds.name, "algorithm": ds.algorithm, "size": ds.size, "params": ds.params,
+            "rules": ds.raw_rules, "fallback": ds.raw_fallback}
+
+
+def insert(conn: sa.Connection, ds: DataSource) -> int:
+    now = now_ms()
+    return conn.execute(
+        datasources.insert().values(account_id=ds.account_id, created_at=now, updated_at=now, **_values(ds))
+    ).inserted_primary_key[0]
+
+
+def update(conn: sa.Connection, ds: DataSource) -> bool:
+    result = conn.execute(
+        datasources.update()
+        .where(c.id == ds.id, c.account_id == ds.account_id)
+        .values(updated_at=now_ms(), **_values(ds))
+    )
+    return result.rowcount > 0
+
+
+def delete(conn: sa.Connection, account_id: int, ds_id: int) -> bool:
+    return conn.execute(datasources.delete().where(c.id == ds_id, c.account_id == account_id)).rowcount > 0
+
+
+def get(conn: sa.Connection, account_id: int, ds_id: int) -> DataSource | None:
+    row = conn.execute(sa.select(datasources).where(c.id == ds_id, c.account_id == account_id)).first()
+    return _to_domain(row) if row else None
+
+
+def list_for(conn: sa.Connection, account_id: int) -> list[DataSource]:
+    rows = conn.execute(sa.select(datasources).where(c.account_id == account_id).order_by(c.id))
+    return [_to_domain(r) for r in rows]

@@ -1,0 +1,185 @@
+"""The SQL schema (SQLAlchemy Core). Times are integer milliseconds since the epoch, UTC.
+
+Every row but `accounts` carries `account_id`, and every query filters on it: that is how tenants
+stay apart. Alembic migrations in `migrations/versions` are generated from this metadata.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+Ms = sa.BigInteger
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("plan", sa.String(20), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("feed_url", sa.String(2000), nullable=True),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("revoked_at", Ms, nullable=True),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Set when this contact turned out to be another one; its history moved there.
+    sa.Column("merged_into", Id, nullable=True),
+    sa.Column("attributes", sa.JSON, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+contact_identifiers = sa.Table(
+    "contact_identifiers",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True),
+    sa.Column("kind", sa.String(24), primary_key=True),
+    sa.Column("value", sa.String(320), primary_key=True),
+    sa.Column("contact_id", Id, nullable=False, index=True),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+products = sa.Table(
+    "products",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True),
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(1000), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("price", sa.Float, nullable=False),
+    sa.Column("descr", sa.Text, nullable=False),
+    sa.Column("brand", sa.String(300), nullable=False),
+    sa.Column("category", sa.JSON, nullable=False),
+    sa.Column("in_stock", sa.Boolean, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    # False once a full feed no longer lists it: kept, never recommended.
+    sa.Column("available", sa.Boolean, nullable=False),
+    sa.Column("feed_seen_at", Ms, nullable=True),  # the last full feed that listed it
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_products_account_updated", "account_id", "updated_at"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("contact_id", Id, nullable=True),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("ts", Ms, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", Ms, nullable=False),
+    sa.Index("ix_events_account_contact_ts", "account_id", "contact_id", "ts"),
+)
+
+# What the recommenders learn from: one row per (contact, product, kind) occurrence.
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("contact_id", Id, nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("product_id", sa.String(200), nullable=True),
+    sa.Column("category", sa.String(300), nullable=True),
+    sa.Column("ts", Ms, nullable=False),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("price", sa.Float, nullable=True),
+    sa.Column("order_number", sa.String(200), nullable=True),
+    sa.Index("ix_interactions_account_contact_ts", "account_id", "contact_id", "ts"),
+    sa.Index("ix_interactions_account_ts", "account_id", "ts"),
+)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True),
+    sa.Column("order_number", sa.String(200), primary_key=True),
+    sa.Column("contact_id", Id, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("ts", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+carts = sa.Table(
+    "carts",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True),
+    sa.Column("contact_id", Id, primary_key=True),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+datasources = sa.Table(
+    "datasources",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("algorithm", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("fallback", sa.JSON, nullable=False),
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("updated_at", Ms, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("contact_id", Id, nullable=False),
+    # Every token exchanged from one issued token shares its chain: a replay revokes them all.
+    sa.Column("chain_id", sa.String(32), nullable=False, index=True),
+    sa.Column("expires_at", Ms, nullable=False, index=True),
+    sa.Column("used_at", Ms, nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+)
+
+feed_imports = sa.Table(
+    "feed_imports",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=False, index=True),
+    sa.Column("source", sa.String(2000), nullable=False),
+    sa.Column("format", sa.String(20), nullable=False),
+    sa.Column("full", sa.Boolean, nullable=False),
+    sa.Column("items_ok", sa.Integer, nullable=False),
+    sa.Column("items_bad", sa.Integer, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Column("started_at", Ms, nullable=False),
+    sa.Column("finished_at", Ms, nullable=False),
+)

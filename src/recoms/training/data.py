@@ -1,0 +1,61 @@
+"""From the store to the recommenders' input: the catalog and interactions as dense-index arrays.
+
+This is the one boundary where external ids (product ids, contact ids) become indices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sqlalchemy as sa
+
+from recoms.recommenders.base import Interactions
+from recoms.recommenders.catalog import Catalog
+from recoms.store import activity, products
+from recoms.store.db import now_ms
+
+DAY_MS = 86_400_000
+
+
+@dataclass
+class TrainingData:
+    catalog: Catalog
+    interactions: Interactions
+    contact_ids: np.ndarray  # user index -> contact id
+    watermark: int  # newest interaction time
+
+
+def load_catalog(conn: sa.Connection, account_id: int, order: list[str] | None = None) -> Catalog:
+    rows = (
+        (products.to_product(r), bool(r.available), int(r.created_at))
+        for r in products.iter_products(conn, account_id)
+    )
+    return Catalog.ordered(rows, order or [])
+
+
+def load(conn: sa.Connection, account_id: int, window_days: int) -> TrainingData:
+    catalog = load_catalog(conn, account_id)
+    since = now_ms() - window_days * DAY_MS
+    users: dict[int, int] = {}
+    baskets: dict[str, int] = {}
+    cols: dict[str, list] = {"user": [], "item": [], "kind": [], "ts": [], "quantity": [], "basket": []}
+    index = catalog.index
+    for r in activity.iter_interactions(conn, account_id, since):
+        item = index.get(r.product_id)
+        if item is None:
+            continue  # kept in the store; learned from once the product is in the catalog
+        cols["user"].append(users.setdefault(r.contact_id, len(users)))
+        cols["item"].append(item)
+        cols["kind"].append(r.kind)
+        cols["ts"].append(r.ts)
+        cols["quantity"].append(r.quantity or 1.0)
+        cols["basket"].append(baskets.setdefault(r.order_number, len(baskets)) if r.order_number else -1)
+    inter = Interactions(
+        np.array(cols["user"], np.int32), np.array(cols["item"], np.int32), np.array(cols["kind"], np.int8),
+        np.array(cols["ts"], np.int64), np.array(cols["quantity"], np.float32), np.array(cols["basket"], np.int64),
+        len(users), catalog.n,
+    )
+    contact_ids = np.array(list(users), np.int64)
+    watermark = int(inter.ts.max()) if len(inter) else 0
+    return TrainingData(catalog, inter, contact_ids, watermark)
