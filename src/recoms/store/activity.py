@@ -26,15 +26,15 @@ def insert_interactions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None
 
 def get_cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]]:
     row = conn.execute(
-        sa.select(carts.c.items).where(carts.c.account_id == account_id, carts.c.contact_id == contact_id)
+        sa.select(carts.c.lines).where(carts.c.account_id == account_id, carts.c.contact_id == contact_id)
     ).first()
-    return list(row.items) if row else []
+    return list(row.lines) if row else []
 
 
 def set_cart(conn: sa.Connection, account_id: int, contact_id: int, items: list[dict[str, Any]]) -> None:
     upsert(
-        conn, carts, [{"account_id": account_id, "contact_id": contact_id, "items": items, "updated_at": now_ms()}],
-        ("account_id", "contact_id"), ("items", "updated_at"),
+        conn, carts, [{"account_id": account_id, "contact_id": contact_id, "lines": items, "updated_at": now_ms()}],
+        ("account_id", "contact_id"), ("lines", "updated_at"),
     )
 
 

@@ -137,7 +137,7 @@ carts = sa.Table(
     metadata,
     sa.Column("account_id", Id, primary_key=True),
     sa.Column("contact_id", Id, primary_key=True),
-    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("lines", sa.JSON, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
 )
 

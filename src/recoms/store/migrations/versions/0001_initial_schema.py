@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:43:03.289034
+Create Date: 2026-11-27 10:43:43.601071
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ def upgrade() -> None:
     op.create_table('carts',
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
     sa.Column('updated_at', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('account_id', 'contact_id', name=op.f('pk_carts'))
     )
