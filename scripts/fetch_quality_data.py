@@ -31,7 +31,7 @@ def download(requirement: str, wheels: Path) -> Path:
     pattern = f"{name.replace('-', '_')}-{version}-*.whl"
     found = sorted(wheels.glob(pattern))
     if not found:
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - fixed arguments: this interpreter's pip and a pinned requirement
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
              "--dest", str(wheels), requirement],
             check=True,

@@ -27,9 +27,9 @@ BATCH = 1000
 # One data source per algorithm the seed names (and the peers offer); rules show what they can do.
 DATASOURCES = [
     {"name": "Out of stock: similar items", "algorithm": "similar", "size": 8},
+    {"name": "Potential purchase: also bought", "algorithm": "also_bought", "size": 8},
     {"name": "Cross-sell for the cart", "algorithm": "cross_sell", "size": 8},
     {"name": "Upsell", "algorithm": "upsell", "size": 8},
-    {"name": "Potential purchase: also bought", "algorithm": "also_bought", "size": 8},
     {"name": "Personal", "algorithm": "personal", "size": 10},
     {"name": "Bestsellers", "algorithm": "bestsellers", "size": 10,
      "rules": [{"type": "diversity", "field": "category", "max": 3}]},

@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(
         0.0, ge=0, description="requests per second per key on tracking endpoints; 0 = no limit"
     )
-    snapshot_poll_seconds: float = Field(2.0, gt=0, description="how often serve looks for new snapshots")
-    catalog_poll_seconds: float = Field(2.0, gt=0, description="how often serve reloads changed products")
+    snapshot_poll_seconds: float = Field(
+        2.0, gt=0, description="how often serve looks for new snapshots and changed products"
+    )
     retrain_interval_seconds: float = Field(
         0.0, ge=0, description="serve retrains every N seconds in the background; 0 = never"
     )

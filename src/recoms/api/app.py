@@ -39,7 +39,6 @@ def create_app(
     app.state.platform = platform
     app.state.jobs = jobs
     problems.install(app)
-    app.router.routes.extend(recoms.lean_routes)  # matched before the FastAPI routes below
     for module in (tokens, recoms, tracking, catalog, datasources, contacts, health):
         app.include_router(module.router)
 
@@ -54,5 +53,6 @@ def create_app(
     app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes)
     app.add_middleware(Metrics)
+    app.add_middleware(recoms.RecomsFastPath, platform=platform, max_body_bytes=settings.max_body_bytes)
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

@@ -128,7 +128,8 @@ def load_dataset(interactions_path: Path, items_path: Path | None = None) -> Dat
     """Read the interactions (and the catalog): users and items get indices in order of appearance.
 
     Items only in the catalog come after the interacted ones. Without `timestamp`, file order is time
-    order; without `basket_id`, a user's purchases at one timestamp are one basket.
+    order; without `basket_id`, a user's purchases at one timestamp are one basket (without either, all of
+    a user's purchases are one basket).
     """
     file = Path(interactions_path).name
     frame = read_table(Path(interactions_path), ("user_id", "item_id"))
@@ -153,13 +154,15 @@ def load_dataset(interactions_path: Path, items_path: Path | None = None) -> Dat
 
 
 def _baskets(frame: pd.DataFrame, users: np.ndarray, ts: np.ndarray, purchase: np.ndarray) -> np.ndarray:
-    """Order index of each purchase (-1 for other events): basket_id, else the user's purchases at one time."""
+    """Order index of each purchase (-1 for other events): basket_id, else the purchases at one time."""
     owner = pd.Series(users).astype(str) + "@"
     if "basket_id" in frame.columns:  # keyed by user too: a basket id is never shared by two users
         ids = pd.Series(_text(frame["basket_id"]).to_numpy())
         keys = owner + ids.where(ids != "", "@" + pd.Series(ts).astype(str))
-    else:
+    elif "timestamp" in frame.columns:
         keys = owner + "@" + pd.Series(ts).astype(str)
+    else:  # neither order ids nor times: nothing tells a user's orders apart
+        keys = owner
     baskets = np.full(len(frame), -1, np.int64)
     baskets[purchase] = pd.factorize(keys[purchase])[0]
     return baskets

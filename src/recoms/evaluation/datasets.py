@@ -52,7 +52,10 @@ def convert_complete_journey(source: Path, out: Path) -> dict[str, int]:
     })
     priced = lines[(lines["quantity"] > 0) & (lines["sales_value"] > 0)]
     unit_price = (priced["sales_value"] / priced["quantity"]).groupby(priced["product_id"]).median().round(2)
-    levels = [products[c].fillna("").astype(str).str.strip() for c in ("department", "product_category", "product_type")]
+    levels = [
+        products[column].fillna("").astype(str).str.strip()
+        for column in ("department", "product_category", "product_type")
+    ]
     category = levels[0].str.cat(levels[1:], sep=" > ").str.replace(r"( > )+$", "", regex=True)
     items = pd.DataFrame({
         "item_id": products["product_id"].astype(str),

@@ -7,6 +7,7 @@ whenever the catalogue has K items left for it.
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +57,7 @@ def read_contexts(path: Path) -> tuple[list[str], list[list[str]]]:
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(query_ids) + 1))
     item_ids = frame["item_id"].to_numpy()[order]
-    return [str(q) for q in query_ids], [list(item_ids[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [str(q) for q in query_ids], [list(item_ids[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def recommend_offline(

@@ -21,23 +21,23 @@ def _short(params: dict[str, Any]) -> str:
 
 
 def table(evaluation: Evaluation) -> Table:
+    """Metrics per algorithm; the parameters measured with go in the caption (they are long)."""
     s = evaluation.stats
     title = (
         f"{evaluation.dataset or 'dataset'} · {evaluation.protocol} · K={evaluation.k} · "
         f"{s['users']} users, {s['items']} items, {s['interactions']} interactions · "
         f"{s['test_queries']} test queries"
     )
-    out = Table(title=title)
-    out.add_column("algorithm", style="bold")
+    caption = "\n".join(
+        f"{r.name}: {_short(r.params)}" + (f" ({r.note})" if r.note else "") for r in evaluation.results if r.params
+    )
+    out = Table(title=title, caption=caption, caption_justify="left")
+    out.add_column("algorithm", style="bold", no_wrap=True)
     for metric in METRICS:
         out.add_column(f"{LABELS[metric]}@{evaluation.k}", justify="right")
-    out.add_column("params")
     out.add_column("seconds", justify="right")
     for result in evaluation.results:
-        out.add_row(
-            result.name, *(f"{result.metrics[m]:.4f}" for m in METRICS),
-            _short(result.params) + (f" ({result.note})" if result.note else ""), f"{result.seconds:.1f}",
-        )
+        out.add_row(result.name, *(f"{result.metrics[m]:.4f}" for m in METRICS), f"{result.seconds:.1f}")
     return out
 
 

@@ -170,16 +170,29 @@ def merge_neighbours(
     """Sum the neighbour lists (CSR rows) of `sources`, each scaled by its source weight."""
     if len(sources) == 0:
         return EMPTY
+    if len(sources) == 1:  # the common request: one product, its list as it is
+        s, e = indptr[sources[0]], indptr[sources[0] + 1]
+        vals = weights[s:e] if source_weights is None else weights[s:e] * np.float32(source_weights[0])
+        return neighbours[s:e], vals
     starts, ends = indptr[sources], indptr[sources + 1]
     lengths = ends - starts
-    if lengths.sum() == 0:
+    total = int(lengths.sum())
+    if total == 0:
         return EMPTY
-    idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-    items = neighbours[idx]
+    # Positions of every neighbour of every source, without a Python loop.
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+    idx = np.arange(total) + offsets
     vals = weights[idx].astype(np.float32, copy=True)
     if source_weights is not None:
         vals *= np.repeat(source_weights.astype(np.float32), lengths)
+    return sum_by_item(neighbours[idx], vals)
+
+
+def sum_by_item(items: np.ndarray, scores: np.ndarray) -> Candidates:
+    """Add up the scores of repeated items."""
+    if len(items) == 0:
+        return EMPTY
     uniq, inv = np.unique(items, return_inverse=True)
     summed = np.zeros(len(uniq), np.float32)
-    np.add.at(summed, inv, vals)
-    return uniq.astype(np.int32), summed
+    np.add.at(summed, inv, scores)
+    return uniq.astype(np.int32, copy=False), summed

@@ -66,23 +66,22 @@ def event_matrix(interactions: Interactions, binary: bool = False) -> sp.csr_mat
     return interactions.matrix({int(kind): 1.0 for kind in kinds}, binary=binary)
 
 
-def top_neighbours(rows: sp.csr_matrix, cols: sp.csr_matrix, n: int) -> sp.csr_matrix:
-    """The n largest entries of each row of rows @ cols (diagonal dropped), computed a block at a time."""
-    n_items = rows.shape[0]
-    block = max(1, min(n_items, 2**24 // max(cols.shape[1], 1)))
-    parts = []
-    for start in range(0, n_items, block):
-        dense = (rows[start : start + block] @ cols).toarray()
-        size = dense.shape[0]
-        dense[np.arange(size), start + np.arange(size)] = 0.0
-        keep = min(n, dense.shape[1])
-        idx = np.argpartition(-dense, keep - 1, axis=1)[:, :keep] if keep < dense.shape[1] else None
-        if idx is not None:
-            mask = np.zeros_like(dense, dtype=bool)
-            np.put_along_axis(mask, idx, True, axis=1)
-            dense[~mask] = 0.0
-        parts.append(sp.csr_matrix(dense, dtype=np.float32))
-    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, cols.shape[1]), dtype=np.float32)
+def top_neighbours(x: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """Items x items: the n largest entries of each row of XᵀX, the item itself left out.
+
+    implicit's native `all_pairs_knn` keeps a heap per row: never the whole item x item product in memory.
+    """
+    from implicit.nearest_neighbours import all_pairs_knn
+
+    n_items = x.shape[1]
+    if x.nnz == 0:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    with threadpool_limits(1, "blas"):
+        found = all_pairs_knn(sp.csr_matrix(x, dtype=np.float64), n + 1, show_progress=False, num_threads=0).tocsr()
+    found = sp.csr_matrix(found - sp.diags(found.diagonal()), dtype=np.float32)
+    found.eliminate_zeros()
+    found.resize((n_items, n_items))  # items after the last one with data have no neighbours
+    return found
 
 
 def _csr_state(prefix: str, m: sp.csr_matrix) -> dict[str, np.ndarray]:
@@ -138,7 +137,7 @@ class ItemKNN(BatchScorer):
         x = event_matrix(interactions, binary=True)
         norms = np.sqrt(np.asarray(x.sum(axis=0)).ravel())
         xn = sp.csr_matrix(x @ sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)))
-        self.similarity = top_neighbours(sp.csr_matrix(xn.T), xn, int(self.params["neighbours"]))
+        self.similarity = top_neighbours(xn, int(self.params["neighbours"]))
         self.n_items = interactions.n_items
         return self
 
@@ -175,7 +174,7 @@ class CooccurrenceCount(ItemKNN):
         x = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_rows, interactions.n_items))
         x.sum_duplicates()
         x.data[:] = 1.0
-        self.similarity = top_neighbours(sp.csr_matrix(x.T), x, int(self.params["neighbours"]))
+        self.similarity = top_neighbours(x, int(self.params["neighbours"]))
         self.n_items = interactions.n_items
         return self
 
@@ -198,6 +197,8 @@ class EASE(BatchScorer):
         kept = order[: int(self.params["max_items"])]
         self.kept = np.sort(kept[users_per_item[kept] > 0]).astype(np.int32)
         self.n_items = interactions.n_items
+        active = int((users_per_item > 0).sum())
+        self.note = f"{len(self.kept)} most frequent of {active} items" if len(self.kept) < active else ""
         xk = sp.csr_matrix(x[:, self.kept])
         dtype = np.float64 if len(self.kept) <= 8192 else np.float32  # float32 halves the big inverses
         gram = _gram(xk, dtype)

@@ -15,6 +15,8 @@ def price_band(items: Items, context: np.ndarray, min_pct: float, max_pct: float
     if len(prices) == 0:
         return None
     lows, highs = prices * (min_pct / 100.0) - 1e-6, prices * (max_pct / 100.0) + 1e-6
+    if len(prices) == 1:
+        return (items.price >= lows[0]) & (items.price <= highs[0])
     price = items.price[:, None]
     return ((price >= lows[None, :]) & (price <= highs[None, :])).any(axis=1)
 
@@ -25,4 +27,6 @@ def context_leaves(items: Items, context: np.ndarray) -> np.ndarray:
 
 
 def in_leaves(items: Items, leaves: np.ndarray) -> np.ndarray:
+    if len(leaves) == 1:
+        return items.leaf_category == leaves[0]
     return np.isin(items.leaf_category, leaves)

@@ -24,6 +24,7 @@ from recoms.recommenders.base import (
     Query,
     Recommender,
     merge_neighbours,
+    sum_by_item,
 )
 from recoms.recommenders.masks import context_leaves, in_leaves, price_band
 
@@ -73,10 +74,6 @@ class Similar(Recommender):
             ctx = q.context[q.context < self.content.n]
             c_ids, c_scores = merge_neighbours(self.content.indptr, self.content.indices, self.content.scores, ctx)
             v_ids, v_scores = merge_neighbours(self.coview.indptr, self.coview.indices, self.coview.scores, ctx)
-            ids = np.concatenate([c_ids, v_ids])
-            scores = np.concatenate([c_scores * w, v_scores * (1.0 - w)])
-            uniq, inv = np.unique(ids, return_inverse=True)
-            summed = np.zeros(len(uniq), np.float32)
-            np.add.at(summed, inv, scores)
-            out.append((uniq.astype(np.int32), summed))
+            merged = sum_by_item(np.concatenate([c_ids, v_ids]), np.concatenate([c_scores * w, v_scores * (1.0 - w)]))
+            out.append(merged)
         return out

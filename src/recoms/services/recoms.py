@@ -89,19 +89,19 @@ class Recommendations:
     def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> list[bytes]:
         require_recommendations(account)
         ds = self.datasources.cached(account.id, ds_id)
-        model = self.serving.state(account.id).model(ds.algorithm, ds.params)
-        need = model.required_context() if model is not None else None
-        if need == "products" and not req.products:
+        bound = self.serving.state(account.id).bind(ds)
+        if bound.needs == "products" and not req.products:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs products: pass ?products=<id>")
-        if need == "category" and not req.categories:
+        if bound.needs == "category" and not req.categories:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
         history = None
         contact = None
-        if contact_id is not None and (self.serving.uses_history(ds) or _has_contact_rules(ds.rules)):
+        contact_rules = _has_contact_rules(ds.rules)
+        if contact_id is not None and (bound.uses_history or contact_rules):
             with self.engine.connect() as conn:
-                if self.serving.uses_history(ds):
+                if bound.uses_history:
                     history = activity.contact_history(conn, account.id, contact_id, HISTORY_LIMIT)
-                if _has_contact_rules(ds.rules):
+                if contact_rules:
                     found = contacts.get_contact(conn, account.id, contact_id)
                     contact = found["attributes"] if found else None
         return self.serving.recommend(

@@ -25,10 +25,21 @@ from recoms.recommenders.base import Query, Recommender
 from recoms.recommenders.catalog import Catalog
 from recoms.recommenders.registry import get_algorithm
 from recoms.store import products
+from recoms.store.db import checkpoint, checkpoint_in_background
 from recoms.training import snapshot
 from recoms.training.data import load_catalog
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A data source bound to this account's models: what a request runs, resolved once."""
+
+    model: Recommender | None
+    fallbacks: tuple[Recommender, ...]
+    uses_history: bool
+    needs: str | None
 
 
 @dataclass
@@ -39,6 +50,7 @@ class AccountModels:
     models: dict[str, Recommender]
     watermark: int = 0
     views: dict[str, Recommender] = field(default_factory=dict)
+    bound: dict[tuple[int, int], Bound] = field(default_factory=dict)
 
     def model(self, algorithm: str, params: dict[str, Any]) -> Recommender | None:
         """The fitted model of an algorithm under a data source's params (cached views)."""
@@ -53,6 +65,19 @@ class AccountModels:
                 return None
             view = self.views[key] = base.with_params(params)
         return view
+
+    def bind(self, ds: DataSource) -> Bound:
+        key = (ds.id, ds.updated_at)
+        found = self.bound.get(key)
+        if found is None:
+            model = self.model(ds.algorithm, ds.params)
+            fallbacks = tuple(m for m in (self.model(s.algorithm, s.params) for s in ds.fallback) if m is not None)
+            history = any(m.uses_history for m in (model, *fallbacks) if m is not None)
+            needs = model.required_context() if model is not None else None
+            if len(self.bound) > 1000:
+                self.bound.clear()
+            found = self.bound[key] = Bound(model, fallbacks, history, needs)
+        return found
 
 
 class ServingEngine:
@@ -109,6 +134,7 @@ class ServingEngine:
 
     def start(self) -> None:
         if self._thread is None:
+            checkpoint_in_background(self.engine)
             self._thread = threading.Thread(target=self._run, name="serving-refresh", daemon=True)
             self._thread.start()
 
@@ -118,6 +144,10 @@ class ServingEngine:
     def _run(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             self.refresh()
+            try:
+                checkpoint(self.engine)
+            except sa.exc.SQLAlchemyError:
+                log.exception("WAL checkpoint failed")
 
     # ---- requests -----------------------------------------------------------------------------
     def recommend(
@@ -138,23 +168,10 @@ class ServingEngine:
             idx = np.fromiter((catalog.index.get(pid, -1) for pid in ids), np.int32, len(ids))
             known = idx >= 0
             query.history_items, query.history_kinds, query.history_ts = idx[known], kinds[known], ts[known]
-        model = state.model(ds.algorithm, ds.params)
-        if model is None:
+        bound = state.bind(ds)
+        if bound.model is None:
             return []
-        fallbacks = [m for m in (state.model(s.algorithm, s.params) for s in ds.fallback) if m is not None]
         picked = rules_engine.recommend(
-            model, fallbacks, catalog, query, ds.size, ds.rules, filters, contact
+            bound.model, bound.fallbacks, catalog, query, ds.size, ds.rules, filters, contact
         )
         return [catalog.fragments[i] for i in picked]
-
-    def uses_history(self, ds: DataSource) -> bool:
-        names = [ds.params.get("plugin", "") if ds.algorithm == "custom" else ds.algorithm]
-        names += [s.algorithm for s in ds.fallback]
-        return any(_uses_history(n) for n in names)
-
-
-def _uses_history(name: str) -> bool:
-    try:
-        return get_algorithm(name).uses_history
-    except KeyError:
-        return False

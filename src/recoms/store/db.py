@@ -49,6 +49,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def checkpoint_in_background(engine: sa.Engine) -> None:
+    """SQLite: take WAL checkpoints off the request path (the caller runs `checkpoint` periodically)."""
+    if engine.dialect.name != "sqlite":
+        return
+    sa.event.listen(engine, "connect", lambda dbapi_conn, _r: dbapi_conn.execute("PRAGMA wal_autocheckpoint=0"))
+    engine.dispose()
+
+
+def checkpoint(engine: sa.Engine) -> None:
+    """A passive WAL checkpoint: copies what it can without waiting for readers or writers."""
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # outside any transaction, which a checkpoint refuses
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            raw.close()
+
+
 def alembic_config(engine: sa.Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -163,10 +163,20 @@ tokens = sa.Table(
     sa.Column("account_id", Id, nullable=False),
     sa.Column("contact_id", Id, nullable=False),
     # Every token exchanged from one issued token shares its chain: a replay revokes them all.
-    sa.Column("chain_id", sa.String(32), nullable=False, index=True),
-    sa.Column("expires_at", Ms, nullable=False, index=True),
+    sa.Column("chain_id", sa.String(32), nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
     sa.Column("used_at", Ms, nullable=True),
-    sa.Column("revoked", sa.Boolean, nullable=False),
+    # One B-tree keyed by the hash: the hot path writes no second index.
+    sqlite_with_rowid=False,
+)
+
+# Chains revoked by a replay; small, read by every exchange, written only when a token leaks.
+revoked_chains = sa.Table(
+    "revoked_chains",
+    metadata,
+    sa.Column("chain_id", sa.String(32), primary_key=True),
+    sa.Column("revoked_at", Ms, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 feed_imports = sa.Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:43:43.601071
+Create Date: 2026-11-27 10:46:53.332193
 """
 from alembic import op
 import sqlalchemy as sa
@@ -121,6 +121,12 @@ def upgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index('ix_products_account_updated', ['account_id', 'updated_at'], unique=False)
 
+    op.create_table('revoked_chains',
+    sa.Column('chain_id', sa.String(length=32), nullable=False),
+    sa.Column('revoked_at', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('chain_id', name=op.f('pk_revoked_chains')),
+    sqlite_with_rowid=False
+    )
     op.create_table('tokens',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -128,13 +134,9 @@ def upgrade() -> None:
     sa.Column('chain_id', sa.String(length=32), nullable=False),
     sa.Column('expires_at', sa.BigInteger(), nullable=False),
     sa.Column('used_at', sa.BigInteger(), nullable=True),
-    sa.Column('revoked', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_tokens'))
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_tokens')),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tokens_chain_id'), ['chain_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_tokens_expires_at'), ['expires_at'], unique=False)
-
     op.create_table('api_keys',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -198,11 +200,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_keys_account_id'))
 
     op.drop_table('api_keys')
-    with op.batch_alter_table('tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tokens_expires_at'))
-        batch_op.drop_index(batch_op.f('ix_tokens_chain_id'))
-
     op.drop_table('tokens')
+    op.drop_table('revoked_chains')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index('ix_products_account_updated')
 

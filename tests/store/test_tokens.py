@@ -1,0 +1,83 @@
+"""The TokenStore contract, run on the SQL store of every backend and on Redis when configured."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from recoms.store.tokens import SqlTokenStore
+from tests.conftest import REDIS
+
+STORES = ["sql"] + (["redis"] if REDIS else [])
+
+
+@pytest.fixture(params=STORES)
+def make_store(request, platform):
+    if request.param == "sql":
+        return lambda ttl=3600: SqlTokenStore(platform.engine, ttl)
+    from recoms.store.redis_tokens import RedisTokenStore
+
+    prefix = f"recoms-test-{uuid.uuid4().hex[:8]}:"
+    return lambda ttl=3600: RedisTokenStore(REDIS, ttl, prefix=prefix)
+
+
+def test_exchange_returns_the_grant_and_a_new_token(make_store):
+    store = make_store()
+    token = store.issue(7, 42)
+    grant, nxt = store.exchange(token)
+    assert (grant.account_id, grant.contact_id) == (7, 42)
+    assert nxt != token and len(nxt) >= 22
+    grant2, _ = store.exchange(nxt)
+    assert grant2 == grant  # same chain, same contact
+
+
+def test_a_token_works_once_and_a_replay_revokes_its_chain(make_store):
+    store = make_store()
+    first = store.issue(1, 1)
+    _, second = store.exchange(first)
+    _, third = store.exchange(second)
+    assert store.exchange(first) is None  # replay
+    assert store.exchange(third) is None  # the chain is revoked
+    other = store.issue(1, 1)
+    assert store.exchange(other) is not None  # other chains are untouched
+
+
+def test_unknown_and_expired_tokens_are_refused(make_store):
+    store = make_store(ttl=1)
+    assert store.exchange("nope") is None
+    token = store.issue(1, 1)
+    time.sleep(1.1)
+    assert store.exchange(token) is None
+
+
+def test_concurrent_exchanges_of_one_token_succeed_once(make_store):
+    store = make_store()
+    token = store.issue(1, 1)
+    results = []
+    barrier = threading.Barrier(20)
+
+    def call():
+        barrier.wait()
+        results.append(store.exchange(token))
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r is not None for r in results) == 1
+
+
+@pytest.mark.skipif(REDIS is None, reason="RECOMS_TEST_REDIS_URL not set")
+def test_redis_keeps_only_hashes():
+    import redis
+
+    from recoms.store.redis_tokens import RedisTokenStore
+
+    prefix = f"recoms-test-{uuid.uuid4().hex[:8]}:"
+    token = RedisTokenStore(REDIS, 3600, prefix=prefix).issue(3, 4)
+    keys = [k.decode() for k in redis.Redis.from_url(REDIS).scan_iter(f"{prefix}*")]
+    assert keys and all(token not in k for k in keys)
