@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint bench quality clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/recoms-trending/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps -e plugins/recoms-trending
 	touch $(STAMP)
 
 run: $(STAMP)

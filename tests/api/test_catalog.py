@@ -187,10 +187,6 @@ LONG = [{"id": "L" * 250}, {"id": "N1", "name": "n" * 1500}, {"id": "B1", "brand
 
 @pytest.mark.parametrize("long", LONG, ids=["id-250", "name-1500", "brand-400", "url-2500"])
 def test_an_over_long_field_never_fails_the_whole_feed(shop, platform, request, long):
-    if platform.engine.dialect.name == "postgresql":
-        request.node.add_marker(pytest.mark.xfail(
-            reason="BUG: feed values are not checked against the column sizes (id 200, name 1000, brand 300, "
-                   "url 2000); PostgreSQL refuses the batch and the whole import is a 500", strict=True))
     client = TestClient(shop.client.app, raise_server_exceptions=False)
     r = client.post("/api/v1/feeds", content=gmc_xml([{"id": "OK"}, long]),
                     headers={**shop.auth, "Content-Type": "application/xml"})
@@ -369,8 +365,6 @@ def test_product_ids_with_spaces_and_unicode(shop):
     assert r.status_code == 200 and r.json()["id"] == "SKU 1 ä"
 
 
-@pytest.mark.xfail(reason="BUG: GET /api/v1/products/{id} cannot reach an id holding '/' (the route "
-                          "parameter is not a path parameter), though GMC ids may contain it", strict=True)
 def test_product_id_with_a_slash(shop):
     shop.feed(gmc_xml([{"id": "AB/123"}]))
     r = shop.client.get("/api/v1/products/AB%2F123", headers=shop.auth)

@@ -169,9 +169,6 @@ def test_known_customers_with_different_external_ids_are_not_merged_by_a_shared_
     assert live_contacts(platform, shop.account_id) == sorted([a, b])
 
 
-@pytest.mark.xfail(reason="BUG: a new externalCustomerId arriving with an email already known to a contact of a "
-                          "different externalCustomerId is attached to that contact, which then holds two "
-                          "customer ids (two customers' histories become one)", strict=True)
 def test_a_new_customer_sharing_an_email_gets_a_contact_of_its_own(shop, platform):
     shop.token(externalCustomerId="A-1", email="family@shop.test")
     shop.token(externalCustomerId="B-2", email="family@shop.test")

@@ -244,8 +244,6 @@ def test_wrong_methods_are_problems(caller):
     finish(caller, 40)
 
 
-@pytest.mark.xfail(reason="BUG (uncommitted RecomsFastPath refactor): a method other than GET/POST on "
-                          "/api/v1/recoms/{id} falls through to the router and gets 404 instead of 405", strict=True)
 def test_a_method_no_route_has_is_405_on_every_documented_path(caller):
     for path in documented_methods(caller.shop.client):
         r = caller.check("patch", fill(path, "1"), 405, json={})
@@ -262,8 +260,6 @@ def test_unknown_paths_are_404(caller):
     finish(caller, len(UNKNOWN_PATHS) * 4)
 
 
-@pytest.mark.xfail(reason="BUG: ids past 64 bits reach the database: /api/v1/contacts/{id}, .../events and "
-                          "/api/v1/datasources/{id} answer 500 instead of 404/422", strict=True)
 @pytest.mark.parametrize("digits", [19, 40])
 def test_ids_too_large_for_the_database_are_404_or_422(caller, digits):
     for path, method, op in operations(caller.shop.client):
@@ -285,9 +281,6 @@ def test_errors_after_a_token_is_accepted_are_problems_too(shop):
     assert not problem_failures(r, "long token", 401)
 
 
-@pytest.mark.xfail(reason="BUG: before the account's first training there is no model, so "
-                          "Recommendations.serve cannot tell the data source needs products and answers 200 []",
-                   strict=True)
 def test_a_data_source_that_needs_products_says_so_before_any_training(shop):
     ds = shop.datasource(algorithm="similar")
     r = shop.recoms(ds)
@@ -295,10 +288,6 @@ def test_a_data_source_that_needs_products_says_so_before_any_training(shop):
 
 
 def test_an_over_long_order_number_is_reported_not_a_500(shop, platform, request):
-    if platform.engine.dialect.name == "postgresql":
-        request.node.add_marker(pytest.mark.xfail(
-            reason="BUG: an OrderNumber over 200 characters is not validated; PostgreSQL refuses the row and the "
-                   "whole batch fails with 500 (the valid events in it are lost)", strict=True))
     client = TestClient(shop.client.app, raise_server_exceptions=False)
     batch = [envelope("MainPage", {}, sc="long-order"),
              envelope("PurchasedItems", {"OrderNumber": "O" * 300, "Products": [{"product_id": "A"}]},

@@ -47,5 +47,5 @@ def test_the_fallback_keeps_the_algorithms_own_constraints():
 
 
 def test_needs_products():
-    catalog, model = shop().fit("similar")
+    _catalog, model = shop().fit("similar")
     assert model.required_context() == "products"

@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from recoms.domain.accounts import Account, ApiKey
 from recoms.errors import BadRequest
@@ -64,6 +64,10 @@ async def json_body(request: Request, limit: int | None = None) -> object:
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
+
+MAX_ID = 2**63 - 1
+# A numeric id in a path: anything else is a 422 naming it, never a database error.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 ContactsToken = Annotated[Caller, scope("contacts:token")]
 RecomsRead = Annotated[Caller, scope("recoms:read")]

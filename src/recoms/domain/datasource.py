@@ -77,7 +77,12 @@ def _check_params(algorithm: str, params: dict[str, Any], where: str = "params")
         else:
             ok = isinstance(value, type(default))
         if not ok:
-            kind = "a non-negative number" if isinstance(default, (int, float)) else type(default).__name__
+            if isinstance(default, bool):
+                kind = "a boolean (true or false)"
+            elif isinstance(default, (int, float)):
+                kind = "a non-negative number"
+            else:
+                kind = "a string" if isinstance(default, str) else type(default).__name__
             raise DataSourceError(f"{where}.{name}", f"must be {kind}")
         checked[name] = value
     return checked
@@ -97,11 +102,13 @@ def build(
     size = body.get("size", DEFAULT_SIZE)
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
         raise DataSourceError("size", f"must be an integer from 1 to {MAX_SIZE}")
-    params = body.get("params") or {}
+    params = body.get("params")
+    params = {} if params is None else params
     if not isinstance(params, dict):
         raise DataSourceError("params", "must be an object")
     params = _check_params(algorithm, params)
-    raw_rules = body.get("rules") or []
+    raw_rules = body.get("rules")
+    raw_rules = [] if raw_rules is None else raw_rules
     raw_fallback = body.get("fallback")
     try:
         rules = rules_mod.parse_rules(raw_rules)

@@ -151,13 +151,20 @@ def _product_page(p: dict) -> dict:
 def _status_cart(p: dict) -> dict:
     products = p.get("Products", p.get("products", []))
     keys = ("productKey", "product_id", "productId")
-    return {"guid": _text(p, "GUID", required=False), "items": _line_items(products, keys, ("price",))}
+    return {"guid": _text(p, "GUID", required=False, max_len=200), "items": _line_items(products, keys, ("price",))}
+
+
+def _order_number(p: dict, name: str) -> str:
+    """The web tracker says OrderNumber, the mobile SDK orderNumber: either is accepted."""
+    number = _text(p, "OrderNumber", required=False, max_len=200) or _text(p, "orderNumber", required=False,
+                                                                            max_len=200)
+    if not number:
+        raise EventError(f"{name} is required")
+    return number
 
 
 def _purchased_items(p: dict) -> dict:
-    number = _text(p, "OrderNumber", required=False) or _text(p, "orderNumber", required=False)
-    if not number:
-        raise EventError("OrderNumber is required")
+    number = _order_number(p, "OrderNumber")
     products = p.get("Products", p.get("products"))
     if products is None:
         raise EventError("Products is required")
@@ -165,7 +172,7 @@ def _purchased_items(p: dict) -> dict:
     items = _line_items(products, keys, ("unit_price", "price"))
     if not items:
         raise EventError("Products is empty")
-    return {"order_number": number, "guid": _text(p, "GUID", required=False), "items": items}
+    return {"order_number": number, "guid": _text(p, "GUID", required=False, max_len=200), "items": items}
 
 
 def _category_page(p: dict) -> dict:
@@ -231,10 +238,7 @@ def _product_update(p: Any) -> dict:
 
 
 def _order_status(p: dict) -> dict:
-    number = _text(p, "orderNumber", required=False) or _text(p, "OrderNumber", required=False)
-    if not number:
-        raise EventError("orderNumber is required")
-    return {"order_number": number}
+    return {"order_number": _order_number(p, "orderNumber")}
 
 
 def _no_payload(_p: Any) -> dict:

@@ -42,6 +42,18 @@ class Product:
         return orjson.dumps(self.to_response())
 
 
+# Column sizes of the store: a longer value is that item's error, never a failed batch.
+MAX_LENGTHS = {"id": 200, "name": 1000, "url": 2000, "brand": 300}
+
+
+def too_long(p: Product) -> str | None:
+    """What is too long in a product, or None."""
+    for field_name, limit in MAX_LENGTHS.items():
+        if len(getattr(p, field_name)) > limit:
+            return f"{field_name} is longer than {limit} characters"
+    return None
+
+
 def split_category(path: str) -> list[str]:
     """'Home > Kitchen > Pans' -> ['Home', 'Kitchen', 'Pans']."""
     return [part.strip() for part in path.split(">") if part.strip()]

@@ -15,7 +15,7 @@ import httpx
 import sqlalchemy as sa
 
 from recoms.catalog import FeedError, FeedRefused, read_feed, sniff
-from recoms.domain.product import Product
+from recoms.domain.product import Product, too_long
 from recoms.errors import BadRequest, PayloadTooLarge
 from recoms.store import products
 from recoms.store.db import now_ms
@@ -55,13 +55,19 @@ def import_stream(
         if fmt is None:
             fmt, stream = sniff(stream)
         report.format = fmt
-        for record in read_feed(stream, fmt):
+        for index, record in enumerate(read_feed(stream, fmt)):
             if isinstance(record, FeedError):
                 report.items_bad += 1
                 if record.index < 0:
                     report.complete = False
                 if len(report.errors) < MAX_REPORTED_ERRORS:
                     report.errors.append({"index": record.index, "id": record.item_id, "reason": record.reason})
+                continue
+            problem = too_long(record)
+            if problem:
+                report.items_bad += 1
+                if len(report.errors) < MAX_REPORTED_ERRORS:
+                    report.errors.append({"index": index, "id": record.id[:200], "reason": problem})
                 continue
             batch[record.id] = record  # a repeated id: the later entry wins
             report.items_ok += 1

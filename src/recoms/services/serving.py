@@ -73,7 +73,8 @@ class AccountModels:
             model = self.model(ds.algorithm, ds.params)
             fallbacks = tuple(m for m in (self.model(s.algorithm, s.params) for s in ds.fallback) if m is not None)
             history = any(m.uses_history for m in (model, *fallbacks) if m is not None)
-            needs = model.required_context() if model is not None else None
+            described = model or _untrained(ds)
+            needs = described.required_context() if described is not None else None
             if len(self.bound) > 1000:
                 self.bound.clear()
             found = self.bound[key] = Bound(model, fallbacks, history, needs)
@@ -175,3 +176,13 @@ class ServingEngine:
             bound.model, bound.fallbacks, catalog, query, ds.size, ds.rules, filters, contact
         )
         return [catalog.fragments[i] for i in picked]
+
+
+def _untrained(ds: DataSource) -> Recommender | None:
+    """An unfitted instance, to tell what a data source needs before the account's first training."""
+    name = ds.params.get("plugin", "") if ds.algorithm == "custom" else ds.algorithm
+    params = {k: v for k, v in ds.params.items() if k != "plugin"}
+    try:
+        return get_algorithm(name)(**params)
+    except (KeyError, ValueError):
+        return None

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.domain.events import EventError, TrackedEvent, parse_mobile, parse_web
-from recoms.domain.product import Product
+from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
 from recoms.store import activity, contacts, products
 from recoms.store.db import now_ms
@@ -163,4 +163,8 @@ def _update_products(conn: sa.Connection, account_id: int, patches: list[dict[st
             continue
         if "name" not in patch or "price" not in patch:
             raise EventError(f"product {patch['id']} is not in the catalog; a new one needs name and price")
-        products.upsert_products(conn, account_id, [Product(**{"in_stock": True, **patch})], feed_seen_at=None)
+        product = Product(**{"in_stock": True, **patch})
+        problem = too_long(product)
+        if problem:
+            raise EventError(f"product {patch['id'][:200]}: {problem}")
+        products.upsert_products(conn, account_id, [product], feed_seen_at=None)

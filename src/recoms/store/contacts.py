@@ -52,13 +52,17 @@ def resolve(
         return None
     found = _lookup(conn, account_id, ids)
     primary = next((found[kind] for kind in KINDS if kind in found), None)
+    new_customer_id = ids.get("external_id") if "external_id" not in found else None
+    if primary is not None and new_customer_id and _identifiers_of(conn, account_id, primary, "external_id"):
+        primary = None  # another customer sharing an email or phone: a contact of its own
     if primary is None:
         if not create:
             return None
         primary = create_contact(conn, account_id)
+    claimed = {new_customer_id} if new_customer_id else set()
     for kind in KINDS:
         other = found.get(kind)
-        if other is not None and other != primary and _may_merge(conn, account_id, primary, other):
+        if other is not None and other != primary and _may_merge(conn, account_id, primary, other, claimed):
             merge(conn, account_id, loser=other, winner=primary)
             if on_merge is not None:
                 on_merge(other, primary)
@@ -73,10 +77,10 @@ def resolve(
     return primary
 
 
-def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int) -> bool:
+def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int, claimed: set[str]) -> bool:
     # Two contacts the shop itself knows by different customer ids are two people sharing, say, a
-    # phone: keep them apart.
-    ext_a = _identifiers_of(conn, account_id, a, "external_id")
+    # phone: keep them apart. `claimed` is a customer id `a` is about to receive.
+    ext_a = _identifiers_of(conn, account_id, a, "external_id") | claimed
     ext_b = _identifiers_of(conn, account_id, b, "external_id")
     return not (ext_a and ext_b and not ext_a & ext_b)
 

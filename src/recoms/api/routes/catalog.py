@@ -117,7 +117,7 @@ def feed_history(caller: CatalogWrite, platform: PlatformDep) -> list[dict[str, 
                  "finishedAt": r.finished_at} for r in rows]
 
 
-@router.get("/api/v1/products/{product_id}", summary="One product in the recommendation response shape",
+@router.get("/api/v1/products/{product_id:path}", summary="One product in the recommendation response shape",
             response_class=Response)
 def get_product(product_id: str, caller: CatalogWrite, platform: PlatformDep) -> Response:
     with platform.engine.connect() as conn:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from recoms.api.deps import ContactsManage, PlatformDep
+from recoms.api.deps import ContactsManage, PlatformDep, RowId
 from recoms.domain import identity
 from recoms.errors import BadRequest, NotFound
 from recoms.services.contacts import resolve_contact
@@ -36,7 +36,7 @@ def find(
 
 
 @router.get("/api/v1/contacts/{contact_id}", summary="One contact: identifiers and attributes")
-def get_one(contact_id: int, caller: ContactsManage, platform: PlatformDep) -> dict[str, Any]:
+def get_one(contact_id: RowId, caller: ContactsManage, platform: PlatformDep) -> dict[str, Any]:
     with platform.engine.connect() as conn:
         found = contacts.get_contact(conn, caller.account.id, contact_id)
     if found is None:
@@ -45,7 +45,7 @@ def get_one(contact_id: int, caller: ContactsManage, platform: PlatformDep) -> d
 
 
 @router.get("/api/v1/contacts/{contact_id}/events", summary="A contact's newest events")
-def events(contact_id: int, caller: ContactsManage, platform: PlatformDep, limit: int = 100) -> list[dict[str, Any]]:
+def events(contact_id: RowId, caller: ContactsManage, platform: PlatformDep, limit: int = 100) -> list[dict[str, Any]]:
     if not 1 <= limit <= 1000:
         raise BadRequest("limit must be from 1 to 1000")
     with platform.engine.connect() as conn:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from recoms.api.deps import DataSourcesManage, PlatformDep, json_body
+from recoms.api.deps import DataSourcesManage, PlatformDep, RowId, json_body
 from recoms.domain.datasource import known_algorithms
 from recoms.recommenders.registry import get_algorithm, plugins
 
@@ -45,17 +45,17 @@ def algorithms(caller: DataSourcesManage) -> list[dict[str, Any]]:
 
 
 @router.get("/api/v1/datasources/{ds_id}", summary="One data source")
-def get_one(ds_id: int, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
+def get_one(ds_id: RowId, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
     return platform.datasources.get(caller.account.id, ds_id).to_json()
 
 
 @router.put("/api/v1/datasources/{ds_id}", openapi_extra=BODY, summary="Replace a data source")
-async def replace(ds_id: int, request: Request, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
+async def replace(ds_id: RowId, request: Request, caller: DataSourcesManage, platform: PlatformDep) -> dict[str, Any]:
     body = await json_body(request)
     return platform.datasources.replace(caller.account.id, ds_id, body).to_json()
 
 
 @router.delete("/api/v1/datasources/{ds_id}", status_code=204, summary="Delete a data source")
-def delete(ds_id: int, caller: DataSourcesManage, platform: PlatformDep) -> Response:
+def delete(ds_id: RowId, caller: DataSourcesManage, platform: PlatformDep) -> Response:
     platform.datasources.delete(caller.account.id, ds_id)
     return Response(status_code=204)

@@ -55,10 +55,14 @@ class RecomsFastPath:
         self.max_body = max_body_bytes
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX) or scope["method"] not in ("GET", "POST"):
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
             return await self.app(scope, receive, send)
         started = time.perf_counter()
-        response = await self.handle(scope, receive)
+        if scope["method"] in ("GET", "POST"):
+            response = await self.handle(scope, receive)
+        else:
+            response = problem(405, f"{scope['method']} is not allowed here: use GET or POST",
+                               headers={"Allow": "GET, POST"})
         await response(scope, receive, send)
         REQUESTS.labels(scope["method"], ROUTE, str(response.status_code)).inc()
         LATENCY.labels(ROUTE).observe(time.perf_counter() - started)

@@ -1,0 +1,159 @@
+"""Personal: from the contact's own purchases and browsing, recent activity weighing more.
+
+Two parts, blended (Hu et al. 2020 showed that buying again and discovering need both):
+- repeat: the contact's time-decayed purchase frequencies (goods people buy again: coffee, socks);
+- discovery: items related to everything the contact did, through an item-item model learned from
+  all contacts — EASE (Steck 2019, closed form) when the catalogue's active items fit its dense inverse,
+  RP3beta (a popularity-damped random walk, sparse) beyond that.
+The contact's history is read at request time, so a view counts at the very next request without
+retraining. Already bought items are left out unless `exclude_purchased` is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recoms.recommenders import item_models
+from recoms.recommenders.base import (
+    CART,
+    EMPTY,
+    PURCHASE,
+    VIEW,
+    WISHLIST,
+    Candidates,
+    Interactions,
+    Items,
+    Query,
+    Recommender,
+)
+
+DAY_MS = 86_400_000
+
+
+class Personal(Recommender):
+    name = "personal"
+    uses_history = True
+    default_params: ClassVar[dict[str, Any]] = {
+        "exclude_purchased": True,
+        "repeat_weight": 0.0,  # share of the repeat part; tuned per shop by `recoms evaluate`
+        "half_life_days": 0.0,  # 0: no decay by age
+        "half_life_events": 0.0,  # 0: no decay by position (the n-th latest event weighs 2^-n/h)
+        "view_weight": 0.3,
+        "cart_weight": 0.6,
+        "discovery": "auto",  # ease | rp3beta | auto (EASE up to max_ease_items active items)
+        "l2": 200.0,
+        "max_ease_items": 8000,
+        "rp3_alpha": 1.0,
+        "rp3_beta": 0.5,
+        "neighbours": 200,
+    }
+    # Serving params change nothing learned: one fit serves every value of them.
+    serving_params: ClassVar[frozenset[str]] = frozenset(
+        {"exclude_purchased", "repeat_weight", "half_life_days", "half_life_events", "view_weight", "cart_weight"}
+    )
+    tuning_grid: ClassVar[list[dict[str, Any]]] = [
+        {"l2": l2, "repeat_weight": r, "half_life_events": h}
+        for l2 in (50.0, 200.0, 500.0) for r in (0.0, 0.3, 0.6) for h in (0.0, 10.0, 50.0)
+    ]
+
+    def _kind_weights(self) -> dict[int, float]:
+        p = self.params
+        return {PURCHASE: 1.0, CART: float(p["cart_weight"]), WISHLIST: float(p["cart_weight"]),
+                VIEW: float(p["view_weight"])}
+
+    def fit(self, interactions: Interactions, items: Items) -> Personal:
+        self.items = items
+        x = interactions.matrix(self._kind_weights())
+        x.data[:] = np.minimum(x.data, 1.0)  # the strongest signal per pair, not a count
+        self.model = item_models.fit(
+            x, self.params["discovery"], l2=float(self.params["l2"]),
+            max_ease_items=int(self.params["max_ease_items"]), alpha=float(self.params["rp3_alpha"]),
+            beta=float(self.params["rp3_beta"]), neighbours=int(self.params["neighbours"]),
+        )
+        return self
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self.model.state()
+
+    def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> Personal:
+        self.model = item_models.ItemModel.from_state(arrays)
+        self.items = items
+        return self
+
+    def constraint(self, query: Query) -> np.ndarray | None:
+        if not self.params["exclude_purchased"] or self.items is None:
+            return None
+        bought = query.history_items[query.history_kinds == PURCHASE]
+        if len(bought) == 0:
+            return None
+        mask = np.ones(self.items.n, bool)
+        mask[bought[bought < self.items.n]] = False
+        return mask
+
+    def history_matrix(self, queries: Sequence[Query], kinds: dict[int, float]) -> sp.csr_matrix:
+        """queries x items: each history event's kind weight, decayed by age and by position."""
+        p = self.params
+        n = self.model.n_items
+        rows, cols, vals = [], [], []
+        for row, q in enumerate(queries):
+            weights = np.zeros(len(q.history_items), np.float32)
+            for kind, w in kinds.items():
+                weights[q.history_kinds == kind] = w
+            keep = (weights > 0) & (q.history_items < n)
+            if not keep.any():
+                continue
+            ts = q.history_ts[keep]
+            w = weights[keep]
+            if p["half_life_days"] > 0:
+                w = w * np.exp2(-(ts.max() - ts) / (DAY_MS * float(p["half_life_days"]))).astype(np.float32)
+            if p["half_life_events"] > 0:
+                position = np.empty(len(ts), np.float32)
+                position[np.argsort(-ts, kind="stable")] = np.arange(len(ts), dtype=np.float32)
+                w = w * np.exp2(-position / float(p["half_life_events"]))
+            rows.append(np.full(len(w), row))
+            cols.append(q.history_items[keep])
+            vals.append(w)
+        if not rows:
+            return sp.csr_matrix((len(queries), n), dtype=np.float32)
+        m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(len(queries), n), dtype=np.float32)
+        m.sum_duplicates()
+        return m
+
+    def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
+        if not queries:
+            return []
+        activity = self.history_matrix(queries, self._kind_weights())
+        activity.data = np.minimum(activity.data, 1.0)
+        discovery = _row_normalised(self.model.score(activity))
+        r = float(self.params["repeat_weight"])
+        if r > 0:
+            repeat = _row_normalised(self.history_matrix(queries, {PURCHASE: 1.0}))
+            discovery = discovery * (1 - r) + repeat * r
+        discovery = sp.csr_matrix(discovery)
+        out = []
+        for i in range(len(queries)):
+            s, e = discovery.indptr[i], discovery.indptr[i + 1]
+            if s == e:
+                out.append(EMPTY)
+            else:
+                out.append((discovery.indices[s:e].astype(np.int32), discovery.data[s:e].astype(np.float32)))
+        return out
+
+
+def _row_normalised(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row divided by its largest positive entry (so two parts blend on one scale)."""
+    m = sp.csr_matrix(m, dtype=np.float32)
+    m.data = np.maximum(m.data, 0.0)
+    m.eliminate_zeros()
+    if m.nnz == 0:
+        return m
+    peaks = np.maximum.reduceat(m.data, m.indptr[:-1][np.diff(m.indptr) > 0])
+    row_peak = np.zeros(m.shape[0], np.float32)
+    row_peak[np.diff(m.indptr) > 0] = peaks
+    m.data /= np.repeat(np.where(row_peak > 0, row_peak, 1.0), np.diff(m.indptr))
+    return m

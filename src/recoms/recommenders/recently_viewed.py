@@ -1,0 +1,42 @@
+"""Recently viewed: the contact's own latest product views, newest first, read at request time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from recoms.recommenders.base import CART, EMPTY, VIEW, WISHLIST, Candidates, Interactions, Items, Query, Recommender
+
+
+class RecentlyViewed(Recommender):
+    name = "recently_viewed"
+    uses_history = True
+    default_params: ClassVar[dict[str, Any]] = {"include_carted": True}
+
+    def fit(self, interactions: Interactions, items: Items) -> RecentlyViewed:
+        self.items = items
+        return self  # nothing to learn: it reads the contact's live history
+
+    def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> RecentlyViewed:
+        self.items = items
+        return self
+
+    def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
+        kinds = (VIEW, CART, WISHLIST) if self.params["include_carted"] else (VIEW,)
+        out = []
+        for q in queries:
+            seen = np.isin(q.history_kinds, kinds)
+            if not seen.any():
+                out.append(EMPTY)
+                continue
+            items, ts = q.history_items[seen], q.history_ts[seen]
+            latest: dict[int, int] = {}
+            for item, t in zip(items.tolist(), ts.tolist(), strict=True):
+                if t > latest.get(item, -1):
+                    latest[item] = t
+            ids = np.fromiter(latest, np.int32, len(latest))
+            out.append((ids, np.fromiter(latest.values(), np.float64, len(latest)).astype(np.float32)
+                        - np.float32(min(latest.values()) - 1)))
+        return out
