@@ -68,11 +68,9 @@ class TinyShop:
     ) -> list[str]:
         catalog = self.catalog
         inter = self.interactions(catalog)
-        models = {}
-        for name in {algorithm, "bestsellers"}:
-            models[name] = get_algorithm(name)().fit(inter, catalog.items)
-        model = models[algorithm].with_params(params or {})
-        fallbacks = [models[s.algorithm].with_params(s.params) for s in DEFAULT_FALLBACK] if fallback else []
+        model = get_algorithm(algorithm)(**(params or {})).fit(inter, catalog.items)
+        bestsellers = get_algorithm("bestsellers")().fit(inter, catalog.items)
+        fallbacks = [bestsellers.with_params(s.params) for s in DEFAULT_FALLBACK] if fallback else []
         query = Query(context=catalog.indices(products), categories=catalog.category_codes(categories), now_ms=NOW)
         if history:
             query.history_items = np.array([catalog.index[p] for p, _, _ in history], np.int32)

@@ -76,8 +76,7 @@ def top_neighbours(x: sp.csr_matrix, n: int) -> sp.csr_matrix:
     n_items = x.shape[1]
     if x.nnz == 0:
         return sp.csr_matrix((n_items, n_items), dtype=np.float32)
-    with threadpool_limits(1, "blas"):
-        found = all_pairs_knn(sp.csr_matrix(x, dtype=np.float64), n + 1, show_progress=False, num_threads=0).tocsr()
+    found = all_pairs_knn(sp.csr_matrix(x, dtype=np.float64), n + 1, show_progress=False, num_threads=0).tocsr()
     found = sp.csr_matrix(found - sp.diags(found.diagonal()), dtype=np.float32)
     found.eliminate_zeros()
     found.resize((n_items, n_items))  # items after the last one with data have no neighbours

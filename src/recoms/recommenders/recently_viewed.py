@@ -37,6 +37,7 @@ class RecentlyViewed(Recommender):
                 if t > latest.get(item, -1):
                     latest[item] = t
             ids = np.fromiter(latest, np.int32, len(latest))
-            out.append((ids, np.fromiter(latest.values(), np.float64, len(latest)).astype(np.float32)
-                        - np.float32(min(latest.values()) - 1)))
+            when = np.fromiter(latest.values(), np.int64, len(latest))
+            # Newest first: rank by time, as small floats (epoch milliseconds do not fit a float32).
+            out.append((ids, (np.argsort(np.argsort(when)) + 1).astype(np.float32)))
         return out

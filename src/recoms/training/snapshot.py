@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 KEEP = 3
+FITTED = "_fitted"
 
 
 @dataclass
@@ -40,6 +41,8 @@ def write(artifacts: Path, account_id: int, item_ids: list[str], arrays: dict[st
     folder.mkdir(parents=True, exist_ok=True)
     version = new_version()
     flat = {f"{algo}/{name}": arr for algo, named in arrays.items() for name, arr in named.items()}
+    # A marker per algorithm, so that one with nothing to save (it reads live data) is still listed.
+    flat.update({f"{algo}/{FITTED}": np.ones(1, np.int8) for algo in arrays})
     flat["items/ids"] = np.array(item_ids, dtype=np.str_) if item_ids else np.zeros(0, dtype="<U1")
     tmp = folder / f".{version}.npz.tmp"
     with tmp.open("wb") as fh:
@@ -76,5 +79,7 @@ def read(artifacts: Path, account_id: int, version: str) -> Snapshot:
         for key in data.files:
             algo, _, name = key.partition("/")
             if algo != "items":
-                arrays.setdefault(algo, {})[name] = data[key]
+                named = arrays.setdefault(algo, {})
+                if name != FITTED:
+                    named[name] = data[key]
     return Snapshot(version, item_ids, arrays, meta)
