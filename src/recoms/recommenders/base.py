@@ -135,8 +135,8 @@ class Recommender(ABC):
         """What a request must carry: "products", "category" or nothing."""
         return self.needs
 
-    def constraint(self, query: Query) -> np.ndarray | None:
-        """The algorithm's own hard constraint as a mask over items (fallbacks obey it too)."""
+    def constraint(self, query: Query):
+        """The algorithm's own hard constraint: a check on candidate ids (fallbacks obey it too), or None."""
         return None
 
     @abstractmethod

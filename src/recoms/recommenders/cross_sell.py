@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from recoms.recommenders import neighbours as nb
 from recoms.recommenders.base import PURCHASE, Candidates, Interactions, Items, Query, Recommender, merge_neighbours
-from recoms.recommenders.masks import context_leaves, in_leaves
+from recoms.recommenders.masks import Check, context_leaves, in_leaves
 
 
 def basket_matrix(interactions: Interactions) -> sp.csr_matrix:
@@ -75,11 +75,11 @@ class CrossSell(Recommender):
         self.items = items
         return self
 
-    def constraint(self, query: Query) -> np.ndarray | None:
+    def constraint(self, query: Query) -> Check | None:
         if self.items is None or not self.params["exclude_same_category"] or len(query.context) == 0:
             return None
         leaves = context_leaves(self.items, query.context)
-        return ~in_leaves(self.items, leaves) if len(leaves) else None
+        return in_leaves(self.items, leaves, inside=False) if len(leaves) else None
 
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
         p = self.pairs

@@ -30,6 +30,7 @@ from recoms.recommenders.base import (
     Query,
     Recommender,
 )
+from recoms.recommenders.masks import Check, excluding
 
 DAY_MS = 86_400_000
 
@@ -84,15 +85,11 @@ class Personal(Recommender):
         self.items = items
         return self
 
-    def constraint(self, query: Query) -> np.ndarray | None:
-        if not self.params["exclude_purchased"] or self.items is None:
+    def constraint(self, query: Query) -> Check | None:
+        if not self.params["exclude_purchased"]:
             return None
         bought = query.history_items[query.history_kinds == PURCHASE]
-        if len(bought) == 0:
-            return None
-        mask = np.ones(self.items.n, bool)
-        mask[bought[bought < self.items.n]] = False
-        return mask
+        return excluding(np.unique(bought)) if len(bought) else None
 
     def history_matrix(self, queries: Sequence[Query], kinds: dict[int, float]) -> sp.csr_matrix:
         """queries x items: each history event's kind weight, decayed by age and by position."""

@@ -26,7 +26,7 @@ from recoms.domain.rules import (
 )
 from recoms.recommenders.base import Query, Recommender
 from recoms.recommenders.catalog import Catalog
-from recoms.recommenders.masks import price_band
+from recoms.recommenders.masks import Check, excluding, from_mask, price_band
 
 NUMERIC_FIELDS = ("price", "isInStock")
 SHOULD_TIER = 1e6  # a "should" match outranks any non-match
@@ -72,30 +72,57 @@ def _any_of(catalog: Catalog, field_name: str, values: Sequence[Any]) -> np.ndar
     return np.fromiter((text in wanted for text in catalog.column(field_name)), bool, catalog.n)
 
 
+def _cached(catalog: Catalog, key: Any, build) -> np.ndarray:
+    cache = catalog.__dict__.setdefault("_rule_masks", {})
+    if key not in cache:
+        if len(cache) > 4096:
+            cache.clear()
+        cache[key] = build()
+    return cache[key]
+
+
 def _contact_mask(catalog: Catalog, rule: ContactFieldRule, value: Any) -> np.ndarray:
     """Items whose field holds the contact's value (alone or in a comma-separated list)."""
     wanted = str(value).strip().lower()
-    column = catalog.column(rule.field)
-    return np.fromiter(
-        (text == wanted or wanted in (part.strip() for part in text.split(",")) for text in column), bool, catalog.n
-    )
+
+    def build() -> np.ndarray:
+        column = catalog.column(rule.field)
+        return np.fromiter(
+            (text == wanted or wanted in (part.strip() for part in text.split(",")) for text in column), bool,
+            catalog.n,
+        )
+
+    return _cached(catalog, ("contact", rule.field, wanted), build)
+
+
+def _filter_mask(catalog: Catalog, f: Filter) -> np.ndarray:
+    return _cached(catalog, ("filter", f.name, f.values), lambda: _any_of(catalog, f.name, f.values))
 
 
 @dataclass
 class Plan:
-    hard: np.ndarray
-    boost: np.ndarray | None = None
+    """What may be shown and how it ranks: a cached static part and per-request checks on candidates."""
+
+    base: np.ndarray  # shared and read-only: in stock and the data source's plain show/hide rules
+    boost: np.ndarray | None  # shared and read-only: the data source's plain show_more boosts
+    checks: list[Check] = field(default_factory=list)
+    boosts: list[tuple[Check, float]] = field(default_factory=list)
     diversity: list[Diversity] = field(default_factory=list)
 
-    def multiply(self, mask: np.ndarray, factor: float) -> None:
-        if self.boost is None:
-            self.boost = np.ones(len(self.hard), np.float32)
-        self.boost[mask] *= factor
+    def allowed(self, ids: np.ndarray) -> np.ndarray:
+        ok = self.base[ids]
+        for check in self.checks:
+            if ok.any():
+                ok &= check(ids)
+        return ok
 
-    def add_tier(self, mask: np.ndarray) -> None:
-        if self.boost is None:
-            self.boost = np.ones(len(self.hard), np.float32)
-        self.boost[mask] *= SHOULD_TIER
+    def factors(self, ids: np.ndarray) -> np.ndarray | None:
+        if self.boost is None and not self.boosts:
+            return None
+        out = self.boost[ids].copy() if self.boost is not None else np.ones(len(ids), np.float32)
+        for check, factor in self.boosts:
+            out[check(ids)] *= factor
+        return out
 
 
 def mentions_stock(rules: Sequence[Rule]) -> bool:
@@ -107,66 +134,92 @@ def mentions_stock(rules: Sequence[Rule]) -> bool:
     return False
 
 
+def _static_part(catalog: Catalog, rules: Sequence[Rule]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The mask and boosts of the rules that do not depend on the request, cached per catalog."""
+    plain = tuple(r for r in rules if isinstance(r, FieldRule))
+
+    def build_base() -> np.ndarray:
+        # Out-of-stock products only when a rule speaks of stock; unavailable ones never.
+        base = (catalog.available if mentions_stock(rules) else catalog.recommendable).copy()
+        for rule in plain:
+            if rule.type == "show_only":
+                base &= condition_mask(catalog, rule.condition)
+            elif rule.type == "do_not_show":
+                base &= ~condition_mask(catalog, rule.condition)
+        return base
+
+    def build_boost() -> np.ndarray | None:
+        boost = None
+        for rule in plain:
+            if rule.type == "show_more":
+                boost = np.ones(catalog.n, np.float32) if boost is None else boost
+                boost[condition_mask(catalog, rule.condition)] *= rule.boost
+        return boost
+
+    base = _cached(catalog, ("base", mentions_stock(rules), plain), build_base)
+    has_boost = any(r.type == "show_more" for r in plain)
+    boost = _cached(catalog, ("boost", plain), build_boost) if has_boost else None
+    return base, boost
+
+
 def make_plan(
     catalog: Catalog, rules: Sequence[Rule], query: Query, filters: Sequence[Filter] = (),
-    contact: dict[str, Any] | None = None, constraint: np.ndarray | None = None,
+    contact: dict[str, Any] | None = None, constraint: Check | None = None,
 ) -> Plan:
-    # Out-of-stock products only when a rule speaks of stock; unavailable ones never.
-    hard = (catalog.available if mentions_stock(rules) else catalog.recommendable).copy()
-    plan = Plan(hard)
-    _apply_rules(plan, catalog, rules, query, contact or {})
+    base, boost = _static_part(catalog, rules)
+    plan = Plan(base, boost)
+    _apply_dynamic(plan, catalog, rules, query, contact or {}, top_level=True)
     for f in filters:
-        matched = _any_of(catalog, f.name, f.values)
+        mask = _filter_mask(catalog, f)
         if f.mode == "include":
-            plan.hard &= matched
+            plan.checks.append(from_mask(mask))
         elif f.mode == "exclude":
-            plan.hard &= ~matched
+            plan.checks.append(lambda ids, m=mask: ~m[ids])
         else:
-            plan.add_tier(matched)
+            plan.boosts.append((from_mask(mask), SHOULD_TIER))
     if constraint is not None:
-        plan.hard &= constraint[: catalog.n] if len(constraint) >= catalog.n else _pad(constraint, catalog.n)
+        plan.checks.append(constraint)
     context = query.context[query.context < catalog.n]
-    plan.hard[context] = False  # never the context products themselves
+    if len(context):
+        plan.checks.append(excluding(context))  # never the context products themselves
     return plan
 
 
-def _pad(mask: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros(n, bool)
-    out[: len(mask)] = mask
-    return out
-
-
-def _apply_rules(plan: Plan, catalog: Catalog, rules: Sequence[Rule], query: Query, contact: dict[str, Any]) -> None:
+def _apply_dynamic(
+    plan: Plan, catalog: Catalog, rules: Sequence[Rule], query: Query, contact: dict[str, Any], top_level: bool
+) -> None:
     for rule in rules:
         if isinstance(rule, FieldRule):
+            if top_level:
+                continue  # in the cached static part
             mask = condition_mask(catalog, rule.condition)
             if rule.type == "show_only":
-                plan.hard &= mask
+                plan.checks.append(from_mask(mask))
             elif rule.type == "do_not_show":
-                plan.hard &= ~mask
+                plan.checks.append(lambda ids, m=mask: ~m[ids])
             else:
-                plan.multiply(mask, rule.boost)
+                plan.boosts.append((from_mask(mask), rule.boost))
         elif isinstance(rule, Diversity):
             plan.diversity.append(rule)
         elif isinstance(rule, RelativePriceRange):
             band = price_band(catalog.items, query.context, rule.min_pct, rule.max_pct)
             if band is not None:
-                plan.hard &= band
+                plan.checks.append(band)
         elif isinstance(rule, ContactFieldRule):
             value = contact.get(rule.contact_field)
             if value in (None, ""):
                 continue  # nothing known of the contact: the rule cannot apply
             mask = _contact_mask(catalog, rule, value)
             if rule.mode == "show_only":
-                plan.hard &= mask
+                plan.checks.append(from_mask(mask))
             elif rule.mode == "do_not_show":
-                plan.hard &= ~mask
+                plan.checks.append(lambda ids, m=mask: ~m[ids])
             else:
-                plan.multiply(mask, rule.boost)
+                plan.boosts.append((from_mask(mask), rule.boost))
         elif isinstance(rule, Conditional):
             context = query.context[query.context < catalog.n]
             if len(context) and condition_mask(catalog, rule.condition)[context].any():
-                _apply_rules(plan, catalog, rule.then, query, contact)
+                _apply_dynamic(plan, catalog, rule.then, query, contact, top_level=False)
 
 
 def _diversity_keys(catalog: Catalog, rule: Diversity) -> np.ndarray:
@@ -183,12 +236,14 @@ def _pick(
 ) -> list[int]:
     ok = ids < catalog.n
     ids, scores = ids[ok], scores[ok]
-    keep = plan.hard[ids] & ~taken[ids]
+    ids, scores = ids[~taken[ids]], scores[~taken[ids]]
+    keep = plan.allowed(ids)
     ids, scores = ids[keep], scores[keep].astype(np.float32)
     if len(ids) == 0 or want <= 0:
         return []
-    if plan.boost is not None:
-        scores = scores * plan.boost[ids]
+    factors = plan.factors(ids)
+    if factors is not None:
+        scores = scores * factors
     if not plan.diversity and len(ids) > want:
         part = np.argpartition(-scores, want - 1)[:want]
         ids, scores = ids[part], scores[part]

@@ -26,7 +26,7 @@ from recoms.recommenders.base import (
     merge_neighbours,
     sum_by_item,
 )
-from recoms.recommenders.masks import context_leaves, in_leaves, price_band
+from recoms.recommenders.masks import Check, all_of, context_leaves, in_leaves, price_band
 
 
 class Similar(Recommender):
@@ -57,15 +57,13 @@ class Similar(Recommender):
         self.items = items
         return self
 
-    def constraint(self, query: Query) -> np.ndarray | None:
+    def constraint(self, query: Query) -> Check | None:
         if self.items is None or len(query.context) == 0:
             return None
-        mask = price_band(self.items, query.context, self.params["min_pct"], self.params["max_pct"])
+        band = price_band(self.items, query.context, self.params["min_pct"], self.params["max_pct"])
         leaves = context_leaves(self.items, query.context)
-        if self.params["same_category"] and len(leaves):
-            cat = in_leaves(self.items, leaves)
-            mask = cat if mask is None else mask & cat
-        return mask
+        same = in_leaves(self.items, leaves) if self.params["same_category"] and len(leaves) else None
+        return all_of([band, same])
 
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
         w = float(self.params["content_weight"])

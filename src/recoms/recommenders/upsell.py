@@ -14,6 +14,7 @@ import numpy as np
 
 from recoms.recommenders.also_bought import AlsoBought
 from recoms.recommenders.base import Candidates, Interactions, Items, Query, Recommender, sum_by_item
+from recoms.recommenders.masks import Check, context_prices
 from recoms.recommenders.similar import Similar
 
 
@@ -49,18 +50,17 @@ class Upsell(Recommender):
         self.items = items
         return self
 
-    def constraint(self, query: Query) -> np.ndarray | None:
+    def constraint(self, query: Query) -> Check | None:
         if self.items is None:
             return None
-        context = query.context[query.context < self.items.n]
-        prices = self.items.price[context]
-        prices = prices[np.isfinite(prices) & (prices > 0)]
+        prices = context_prices(self.items, query.context)
         if len(prices) == 0:
             return None
         # Above the dearest context product, within max_pct of the cheapest: pricier than all of them.
-        low = prices.max() * self.params["min_pct"] / 100.0
-        high = prices.min() * self.params["max_pct"] / 100.0
-        return (self.items.price > low + 1e-6) & (self.items.price <= high + 1e-6)
+        low = prices.max() * self.params["min_pct"] / 100.0 + 1e-6
+        high = prices.min() * self.params["max_pct"] / 100.0 + 1e-6
+        price = self.items.price
+        return lambda ids: (price[ids] > low) & (price[ids] <= high)
 
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
         w = float(self.params["complement_weight"])
