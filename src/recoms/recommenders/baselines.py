@@ -342,6 +342,7 @@ class BPR(_Factorization):
         return BayesianPersonalizedRanking(
             factors=int(p["factors"]), learning_rate=float(p["learning_rate"]),
             regularization=float(p["regularization"]), iterations=int(p["iterations"]), random_state=int(p["seed"]),
+            num_threads=1,  # Hogwild SGD on several threads is not reproducible for a seed
         )
 
     def user_factors(self, profile: sp.csr_matrix) -> np.ndarray:
