@@ -85,9 +85,19 @@ def _evaluate_one(
     candidates = _unique([{**point, **fixed} for point in tuning_grid(resolve(algorithm))])
     trials = []
     if tune and len(candidates) > 1:
+        serving = getattr(resolve(algorithm), "serving_params", frozenset())
+        fitted: dict[tuple, Any] = {}  # one fit per learned-param combination; serving params are views
         for point in candidates:
-            metrics, fit_s, score_s, _ = run_fold(algorithm, point, validation, items, k)
+            learned = tuple(sorted((key, value) for key, value in point.items() if key not in serving))
+            fit_s = 0.0
+            if learned not in fitted:
+                started_fit = time.perf_counter()
+                fitted[learned] = instantiate(algorithm, dict(learned)).fit(validation.train, items)
+                fit_s = time.perf_counter() - started_fit
+            model = fitted[learned].with_params({key: point[key] for key in point if key in serving})
+            metrics, score_s = score_fold(model, validation, k)
             trials.append(Trial(point, metrics, fit_s + score_s))
+        fitted.clear()
         best = max(trials, key=lambda t: t.metrics[TUNING_METRIC]).params  # first best on ties
     else:
         best = fixed
@@ -106,10 +116,17 @@ def run_fold(
     started = time.perf_counter()
     model.fit(fold.train, items)
     fitted = time.perf_counter()
+    metrics, score_s = score_fold(model, fold, k)
+    return metrics, fitted - started, score_s, getattr(model, "note", "")
+
+
+def score_fold(model: Any, fold: Fold, k: int) -> tuple[dict[str, float], float]:
+    """(metrics, scoring seconds) of a fitted model on the fold's queries."""
+    started = time.perf_counter()
     allowed = fold.train_items()
     ranked = rank(model, fold_queries(fold), k, fold.train.n_items, exclude=fold.exclude, allowed=allowed)
     metrics = {**ranking_metrics(ranked, fold.targets), "coverage": coverage(ranked, int(allowed.sum()))}
-    return metrics, fitted - started, time.perf_counter() - fitted, getattr(model, "note", "")
+    return metrics, time.perf_counter() - started
 
 
 def _unique(points: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -53,18 +53,20 @@ class ItemModel:
 
 
 def fit(
-    x: sp.csr_matrix, kind: str = "auto", l2: float = 200.0, max_ease_items: int = 8000, alpha: float = 1.0,
+    x: sp.csr_matrix, kind: str = "ease", l2: float = 500.0, max_ease_items: int = 20000, alpha: float = 1.0,
     beta: float = 0.5, neighbours: int = 200,
 ) -> ItemModel:
-    """Fit on a users x items matrix; `auto` takes EASE while the active items fit `max_ease_items`."""
+    """Fit on a users x items matrix: EASE on its `max_ease_items` most frequent items, or RP3beta on all.
+
+    Measured on Complete Journey (68k items, new-item baskets): EASE on the 20k most frequent items
+    ranked twice as well as RP3beta over all of them, so EASE is the default.
+    """
     active = np.flatnonzero(np.diff(sp.csc_matrix(x).indptr) > 0).astype(np.int32)
-    if kind == "auto":
-        kind = "ease" if len(active) <= max_ease_items else "rp3beta"
     if kind == "ease":
         return ease(x, active, l2, max_ease_items, neighbours)
     if kind == "rp3beta":
         return rp3beta(x, alpha, beta, neighbours)
-    raise ValueError(f"unknown item model {kind!r}: ease, rp3beta or auto")
+    raise ValueError(f"unknown item model {kind!r}: ease or rp3beta")
 
 
 def ease(x: sp.csr_matrix, active: np.ndarray, l2: float, max_items: int, neighbours: int) -> ItemModel:
@@ -83,10 +85,23 @@ def ease(x: sp.csr_matrix, active: np.ndarray, l2: float, max_items: int, neighb
     weights = p.astype(np.float32, copy=False)
     if len(active) <= DENSE_LIMIT:
         return ItemModel(n, active, weights, None)
-    # Sparse: each item's strongest links, in the full item space.
-    coo = sp.coo_matrix(top_k_per_row(sp.csr_matrix(np.maximum(weights, 0.0)), neighbours))
-    full = sp.csr_matrix((coo.data, (active[coo.row], active[coo.col])), shape=(n, n))
-    return ItemModel(n, active, None, full)
+    return ItemModel(n, active, None, dense_top_k(weights, active, n, neighbours))
+
+
+def dense_top_k(weights: np.ndarray, ids: np.ndarray, n: int, k: int) -> sp.csr_matrix:
+    """Each row's k largest positive weights, in the full item space (a block of rows at a time)."""
+    k = min(k, weights.shape[1])
+    rows, cols, vals = [], [], []
+    for start in range(0, len(weights), 1024):
+        block = weights[start:start + 1024]
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        picked = np.take_along_axis(block, top, axis=1)
+        keep = picked > 0
+        rows.append(ids[np.repeat(np.arange(start, start + len(block)), k)[keep.ravel()]])
+        cols.append(ids[top[keep]])
+        vals.append(picked[keep])
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n),
+                         dtype=np.float32)
 
 
 def rp3beta(x: sp.csr_matrix, alpha: float, beta: float, neighbours: int) -> ItemModel:

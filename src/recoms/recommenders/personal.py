@@ -45,20 +45,28 @@ class Personal(Recommender):
         "half_life_events": 0.0,  # 0: no decay by position (the n-th latest event weighs 2^-n/h)
         "view_weight": 0.3,
         "cart_weight": 0.6,
-        "discovery": "auto",  # ease | rp3beta | auto (EASE up to max_ease_items active items)
-        "l2": 200.0,
-        "max_ease_items": 8000,
+        "discovery": "ease",  # ease (on the max_ease_items most frequent items) | rp3beta (sparse, every item)
+        "l2": 500.0,
+        "max_ease_items": 20000,
         "rp3_alpha": 1.0,
         "rp3_beta": 0.5,
         "neighbours": 200,
+        "propensity_power": 0.0,  # the repeat part times (the item's rebuy rate across contacts)^power
+        "popularity_weight": 0.0,  # share of a popularity prior (log scale) among the candidates
     }
     # Serving params change nothing learned: one fit serves every value of them.
     serving_params: ClassVar[frozenset[str]] = frozenset(
-        {"exclude_purchased", "repeat_weight", "half_life_days", "half_life_events", "view_weight", "cart_weight"}
+        {"exclude_purchased", "repeat_weight", "half_life_days", "half_life_events", "view_weight", "cart_weight",
+         "propensity_power", "popularity_weight"}
     )
     tuning_grid: ClassVar[list[dict[str, Any]]] = [
-        {"l2": l2, "repeat_weight": r, "half_life_events": h}
-        for l2 in (50.0, 200.0, 500.0) for r in (0.0, 0.3, 0.6) for h in (0.0, 10.0, 50.0)
+        {"l2": l2, "repeat_weight": r, "half_life_events": he, "half_life_days": hd, "propensity_power": pp,
+         "popularity_weight": pw}
+        for l2 in (200.0, 500.0, 1000.0)
+        for r in (0.0, 0.5, 0.95)
+        for he, hd in ((0.0, 0.0), (5.0, 0.0), (0.0, 90.0))
+        for pp in ((0.0,) if r == 0 else (0.0, 1.0))
+        for pw in (0.0, 0.5)
     ]
 
     def _kind_weights(self) -> dict[int, float]:
@@ -75,13 +83,19 @@ class Personal(Recommender):
             max_ease_items=int(self.params["max_ease_items"]), alpha=float(self.params["rp3_alpha"]),
             beta=float(self.params["rp3_beta"]), neighbours=int(self.params["neighbours"]),
         )
+
+        self.propensity = rebuy_rate(interactions)
+        counts = np.bincount(interactions.item, minlength=interactions.n_items)
+        self.popularity = (np.log1p(counts) / max(np.log1p(counts.max(initial=0)), 1e-9)).astype(np.float32)
         return self
 
     def state(self) -> dict[str, np.ndarray]:
-        return self.model.state()
+        return {**self.model.state(), "propensity": self.propensity, "popularity": self.popularity}
 
     def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> Personal:
         self.model = item_models.ItemModel.from_state(arrays)
+        self.propensity = arrays["propensity"]
+        self.popularity = arrays["popularity"]
         self.items = items
         return self
 
@@ -90,6 +104,15 @@ class Personal(Recommender):
             return None
         bought = query.history_items[query.history_kinds == PURCHASE]
         return excluding(np.unique(bought)) if len(bought) else None
+
+    def _popular_rows(self, n_rows: int) -> sp.csr_matrix:
+        """The popularity prior over the most popular items, for every query alike."""
+        top = _top_popular(self.popularity)
+        n = self.model.n_items
+        top = top[top < n]
+        data = np.tile(self.popularity[top], n_rows)
+        return sp.csr_matrix((data, np.tile(top, n_rows), np.arange(0, n_rows * len(top) + 1, max(len(top), 1))
+                              if len(top) else np.zeros(n_rows + 1, np.int64)), shape=(n_rows, n))
 
     def history_matrix(self, queries: Sequence[Query], kinds: dict[int, float]) -> sp.csr_matrix:
         """queries x items: each history event's kind weight, decayed by age and by position."""
@@ -129,8 +152,15 @@ class Personal(Recommender):
         discovery = _row_normalised(self.model.score(activity))
         r = float(self.params["repeat_weight"])
         if r > 0:
-            repeat = _row_normalised(self.history_matrix(queries, {PURCHASE: 1.0}))
+            repeat = self.history_matrix(queries, {PURCHASE: 1.0})
+            power = float(self.params["propensity_power"])
+            if power > 0:
+                repeat = sp.csr_matrix(repeat @ sp.diags(self.propensity**power))
+            repeat = _row_normalised(repeat)
             discovery = discovery * (1 - r) + repeat * r
+        pw = float(self.params["popularity_weight"])
+        if pw > 0:
+            discovery = discovery * (1 - pw) + self._popular_rows(len(queries)) * pw
         discovery = sp.csr_matrix(discovery)
         out = []
         for i in range(len(queries)):
@@ -140,6 +170,27 @@ class Personal(Recommender):
             else:
                 out.append((discovery.indices[s:e].astype(np.int32), discovery.data[s:e].astype(np.float32)))
         return out
+
+
+def _top_popular(popularity: np.ndarray, k: int = 500) -> np.ndarray:
+    ids = np.flatnonzero(popularity > 0)
+    if len(ids) > k:
+        ids = ids[np.argpartition(-popularity[ids], k - 1)[:k]]
+    return np.sort(ids)
+
+
+def rebuy_rate(interactions: Interactions) -> np.ndarray:
+    """Per item: the share of its buyers who bought it again in another order (smoothed to 1/2 when unseen)."""
+    bought = interactions.select(interactions.kind == PURCHASE)
+    n = interactions.n_items
+    if len(bought) == 0:
+        return np.full(n, 0.5, np.float32)
+    # Distinct (user, item, order) purchases, then orders per (user, item).
+    orders = np.unique(np.stack([bought.user.astype(np.int64), bought.item.astype(np.int64), bought.basket]), axis=1)
+    pairs, per_pair = np.unique(orders[:2], axis=1, return_counts=True)
+    buyers = np.bincount(pairs[1], minlength=n)
+    again = np.bincount(pairs[1], weights=per_pair >= 2, minlength=n)
+    return ((again + 1.0) / (buyers + 2.0)).astype(np.float32)
 
 
 def _row_normalised(m: sp.csr_matrix) -> sp.csr_matrix:
