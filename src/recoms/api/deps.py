@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Path, Request
 
 from recoms.domain.accounts import Account, ApiKey
@@ -52,10 +53,8 @@ def scope(name: str):
     return Depends(dependency)
 
 
-async def json_body(request: Request, limit: int | None = None) -> object:
+async def json_body(request: Request) -> object:
     """The request's JSON (400 with what is wrong when it is not JSON)."""
-    import orjson
-
     raw = await request.body()
     if not raw:
         raise BadRequest("the body is empty: a JSON document is expected")

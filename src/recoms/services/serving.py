@@ -48,7 +48,6 @@ class AccountModels:
     catalog: Catalog
     catalog_mark: tuple[int, int]
     models: dict[str, Recommender]
-    watermark: int = 0
     views: dict[str, Recommender] = field(default_factory=dict)
     bound: dict[tuple[int, int], Bound] = field(default_factory=dict)
 
@@ -101,7 +100,7 @@ class ServingEngine:
                 self._states[account_id] = self._load(account_id)
             return self._states[account_id]
 
-    def _load(self, account_id: int, previous: AccountModels | None = None) -> AccountModels:
+    def _load(self, account_id: int) -> AccountModels:
         version = snapshot.newest_version(self.artifacts, account_id)
         snap = snapshot.read(self.artifacts, account_id, version) if version else None
         order = snap.item_ids if snap else []
@@ -115,8 +114,7 @@ class ServingEngine:
                     models[name] = get_algorithm(name)().load_state(arrays, catalog.items)
                 except (KeyError, ValueError) as exc:  # a plugin uninstalled since training
                     log.warning("snapshot %s: cannot load %s: %s", version, name, exc)
-        watermark = int(snap.meta.get("watermark", 0)) if snap else 0
-        return AccountModels(version, catalog, mark, models, watermark)
+        return AccountModels(version, catalog, mark, models)
 
     def refresh(self) -> None:
         """Swap in newer snapshots and catalog changes for every account served so far."""
@@ -126,7 +124,7 @@ class ServingEngine:
                 with self.engine.connect() as conn:
                     mark = products.catalog_version(conn, account_id)
                 if newest != current.version or mark != current.catalog_mark:
-                    self._states[account_id] = self._load(account_id, current)
+                    self._states[account_id] = self._load(account_id)
             except Exception:  # keep serving the old state; try again next round
                 log.exception("refresh of account %s failed", account_id)
 
