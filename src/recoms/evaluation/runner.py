@@ -86,18 +86,20 @@ def _evaluate_one(
     trials = []
     if tune and len(candidates) > 1:
         serving = getattr(resolve(algorithm), "serving_params", frozenset())
-        fitted: dict[tuple, Any] = {}  # one fit per learned-param combination; serving params are views
+        groups: dict[tuple, list[dict[str, Any]]] = {}  # one fit per learned-param combination
         for point in candidates:
             learned = tuple(sorted((key, value) for key, value in point.items() if key not in serving))
-            fit_s = 0.0
-            if learned not in fitted:
-                started_fit = time.perf_counter()
-                fitted[learned] = instantiate(algorithm, dict(learned)).fit(validation.train, items)
-                fit_s = time.perf_counter() - started_fit
-            model = fitted[learned].with_params({key: point[key] for key in point if key in serving})
-            metrics, score_s = score_fold(model, validation, k)
-            trials.append(Trial(point, metrics, fit_s + score_s))
-        fitted.clear()
+            groups.setdefault(learned, []).append(point)
+        for learned, points in groups.items():
+            started_fit = time.perf_counter()
+            fitted = instantiate(algorithm, dict(learned)).fit(validation.train, items)
+            fit_s = time.perf_counter() - started_fit
+            for point in points:  # serving params are views of the one fit
+                model = fitted.with_params({key: point[key] for key in point if key in serving})
+                metrics, score_s = score_fold(model, validation, k)
+                trials.append(Trial(point, metrics, fit_s + score_s))
+                fit_s = 0.0
+            del fitted, model
         best = max(trials, key=lambda t: t.metrics[TUNING_METRIC]).params  # first best on ties
     else:
         best = fixed

@@ -332,7 +332,7 @@ class BPR(_Factorization):
     }
     tuning_grid: ClassVar[list[dict[str, Any]]] = [
         {"factors": f, "learning_rate": lr, "iterations": it}
-        for f in (32, 64, 128) for lr in (0.01, 0.05) for it in (100, 300)
+        for f in (64, 128) for lr in (0.01, 0.05) for it in (100, 300)
     ]
 
     def _implicit_model(self) -> Any:
