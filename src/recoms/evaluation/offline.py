@@ -84,7 +84,7 @@ def recommend_offline(
     counts = np.bincount(data.interactions.item, minlength=n_items)
     popular = np.argsort(-counts, kind="stable").astype(np.int32)
     cold = np.array([len(q.history_items) + len(q.context) == 0 for q in queries], bool)
-    ranked[cold] = -1
+    ranked[cold] = np.pad(popular[:k], (0, max(0, k - len(popular))), constant_values=-1)  # nothing seen
     _fill_with_popular(ranked, popular, None if include_seen else seen)
     scored = time.perf_counter()
     rows = write_recommendations(out, "user_id" if users is not None else "query_id", ids, ranked, data.item_ids)

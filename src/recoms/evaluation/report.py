@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from recoms.evaluation.runner import Evaluation
+from recoms.evaluation.runner import AlgorithmResult, Evaluation, Trial
 
 METRICS = ("hr", "recall", "ndcg", "coverage")
 LABELS = {"hr": "HR", "recall": "Recall", "ndcg": "NDCG", "coverage": "Coverage"}
@@ -18,6 +18,13 @@ LABELS = {"hr": "HR", "recall": "Recall", "ndcg": "NDCG", "coverage": "Coverage"
 
 def _short(params: dict[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in params.items())
+
+
+def _chosen(result: AlgorithmResult) -> str:
+    """The tuned parameters (the grid's keys) as chosen, and the model's note; '—' when nothing was tuned."""
+    tuned = {key: result.params[key] for key in result.trials[0].params} if result.trials else {}
+    text = _short(tuned) or "—"
+    return f"{text} ({result.note})" if result.note else text
 
 
 def table(evaluation: Evaluation) -> Table:
@@ -29,7 +36,7 @@ def table(evaluation: Evaluation) -> Table:
         f"{s['test_queries']} test queries"
     )
     caption = "\n".join(
-        f"{r.name}: {_short(r.params)}" + (f" ({r.note})" if r.note else "") for r in evaluation.results if r.params
+        f"{r.name}: {_chosen(r) if r.trials else _short(r.params)}" for r in evaluation.results if r.params
     )
     out = Table(title=title, caption=caption, caption_justify="left")
     out.add_column("algorithm", style="bold", no_wrap=True)
@@ -49,6 +56,14 @@ def to_json(evaluation: Evaluation) -> dict[str, Any]:
     return asdict(evaluation)
 
 
+def from_json(data: dict[str, Any]) -> Evaluation:
+    """An evaluation saved by `write_json`, back as objects (to re-render its tables)."""
+    results = [
+        AlgorithmResult(**{**r, "trials": [Trial(**t) for t in r.get("trials", [])]}) for r in data["results"]
+    ]
+    return Evaluation(**{**data, "results": results})
+
+
 def write_json(evaluation: Evaluation, path: Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(to_json(evaluation), indent=2) + "\n")
@@ -60,9 +75,8 @@ def markdown(evaluation: Evaluation, pending: tuple[str, ...] = ()) -> str:
     head = ["algorithm", *(f"{LABELS[m]}@{k}" for m in METRICS), "tuned params", "run time (s)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
     for result in evaluation.results:
-        params = _short(result.params) + (f" ({result.note})" if result.note else "")
-        cells = [result.name, *(f"{result.metrics[m]:.4f}" for m in METRICS), params or "—", f"{result.seconds:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
+        metrics = (f"{result.metrics[m]:.4f}" for m in METRICS)
+        lines.append("| " + " | ".join([result.name, *metrics, _chosen(result), f"{result.seconds:.1f}"]) + " |")
     for name in pending:
         lines.append("| " + " | ".join([f"{name} — pending", *["—"] * (len(head) - 1)]) + " |")
     return "\n".join(lines)

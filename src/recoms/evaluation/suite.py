@@ -2,15 +2,17 @@
 
 Run after `scripts/fetch_quality_data.py` (both are `make quality`):
 
-    python -m recoms.evaluation.suite [--data data/quality] [--only ml-100k/leave_last_out]
+    python -m recoms.evaluation.suite [--data data/quality] [--only ml-100k/leave_last_out] [--tables-only]
 
-Each run writes `<data>/results/<dataset>.<protocol>.json` and `.md`; `tables.md` gathers the tables.
-Platform algorithms are measured once they exist; until then their rows read "pending".
+Each run writes `<data>/results/<dataset>.<protocol>.json` and `.md`; `tables.md` gathers the tables
+(`--tables-only` re-renders them from the JSON). Platform algorithms are measured once they exist; until
+then their rows read "pending".
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -18,8 +20,8 @@ from rich.console import Console
 
 from recoms.evaluation.algorithms import UnknownAlgorithm, default_algorithms, resolve
 from recoms.evaluation.data import Dataset, load_dataset
-from recoms.evaluation.report import markdown, print_table, write_json
-from recoms.evaluation.runner import evaluate
+from recoms.evaluation.report import from_json, markdown, print_table, write_json
+from recoms.evaluation.runner import Evaluation, evaluate
 
 RUNS = [
     ("ml-100k", "leave_last_out"),
@@ -41,45 +43,56 @@ def _exists(name: str) -> bool:
     return True
 
 
-def run(data_dir: Path, only: set[str] | None = None, k: int = 10) -> list[str]:
-    """Every run of RUNS (or those named in `only`); returns their Markdown tables."""
+def _table(evaluation: Evaluation) -> str:
+    platform = PLATFORM.get(evaluation.protocol, PLATFORM_DEFAULT)
+    measured = {r.name for r in evaluation.results}
+    rows = markdown(evaluation, pending=tuple(name for name in platform if name not in measured))
+    title = f"### {evaluation.dataset} · {evaluation.protocol}"
+    return f"{title}\n\n{rows}\n\nTotal run time: {evaluation.seconds:.0f} s.\n"
+
+
+def run(data_dir: Path, only: set[str] | None = None, k: int = 10) -> None:
+    """Every run of RUNS (or those named in `only`), each saved as JSON and Markdown."""
     console = Console(stderr=True)
-    results = data_dir / "results"
     loaded: dict[str, Dataset] = {}
-    tables = []
     for dataset, protocol in RUNS:
         if only and f"{dataset}/{protocol}" not in only:
             continue
         if dataset not in loaded:
             folder = data_dir / dataset
             loaded[dataset] = load_dataset(folder / "interactions.csv", folder / "items.csv")
-        platform = PLATFORM.get(protocol, PLATFORM_DEFAULT)
-        present = [name for name in platform if _exists(name)]
-        started = time.perf_counter()
+        present = [name for name in PLATFORM.get(protocol, PLATFORM_DEFAULT) if _exists(name)]
         evaluation = evaluate(
             loaded[dataset], protocol, k, [*default_algorithms(protocol), *present], tune=True, name=dataset,
             progress=lambda line: console.print(f"[dim]{time.strftime('%H:%M:%S')} {line}[/dim]"),
         )
         print_table(evaluation, console)
-        console.print(f"{dataset} {protocol}: {time.perf_counter() - started:.0f} s")
-        stem = f"{dataset}.{protocol}"
-        write_json(evaluation, results / f"{stem}.json")
-        table = f"### {dataset} · {protocol}\n\n" + markdown(
-            evaluation, pending=tuple(name for name in platform if name not in present)
-        ) + f"\n\nTotal run time: {evaluation.seconds:.0f} s.\n"
-        (results / f"{stem}.md").write_text(table)
-        tables.append(table)
-    written = [results / f"{d}.{p}.md" for d, p in RUNS if (results / f"{d}.{p}.md").exists()]
-    (results / "tables.md").write_text("\n".join(path.read_text() for path in written))
-    return tables
+        write_json(evaluation, data_dir / "results" / f"{dataset}.{protocol}.json")
+
+
+def write_tables(data_dir: Path) -> str:
+    """`<dataset>.<protocol>.md` for every saved run, and `tables.md` gathering them in RUNS order."""
+    tables = []
+    for dataset, protocol in RUNS:
+        saved = data_dir / "results" / f"{dataset}.{protocol}.json"
+        if saved.exists():
+            table = _table(from_json(json.loads(saved.read_text())))
+            saved.with_name(f"{dataset}.{protocol}.md").write_text(table)
+            tables.append(table)
+    text = "\n".join(tables)
+    (data_dir / "results" / "tables.md").write_text(text)
+    return text
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure the baselines of docs/quality.md.")
     parser.add_argument("--data", type=Path, default=Path("data/quality"))
     parser.add_argument("--only", action="append", help="dataset/protocol, e.g. ml-100k/leave_last_out")
+    parser.add_argument("--tables-only", action="store_true", help="re-render the tables from saved results")
     args = parser.parse_args()
-    run(args.data, set(args.only) if args.only else None)
+    if not args.tables_only:
+        run(args.data, set(args.only) if args.only else None)
+    print(write_tables(args.data))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ class ItemModel:
 
 def fit(
     x: sp.csr_matrix, kind: str = "ease", l2: float = 500.0, max_ease_items: int = 20000, alpha: float = 1.0,
-    beta: float = 0.5, neighbours: int = 200,
+    beta: float = 0.5, neighbours: int = 1000,
 ) -> ItemModel:
     """Fit on a users x items matrix: EASE on its `max_ease_items` most frequent items, or RP3beta on all.
 
@@ -89,14 +89,18 @@ def ease(x: sp.csr_matrix, active: np.ndarray, l2: float, max_items: int, neighb
 
 
 def dense_top_k(weights: np.ndarray, ids: np.ndarray, n: int, k: int) -> sp.csr_matrix:
-    """Each row's k largest positive weights, in the full item space (a block of rows at a time)."""
+    """Each row's k strongest weights, in the full item space (a block of rows at a time).
+
+    Strongest by magnitude: EASE's negative weights (items that do not go together) matter as much as
+    the positive ones; keeping only positives cost 7 % NDCG on Complete Journey.
+    """
     k = min(k, weights.shape[1])
     rows, cols, vals = [], [], []
     for start in range(0, len(weights), 1024):
         block = weights[start:start + 1024]
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        top = np.argpartition(-np.abs(block), k - 1, axis=1)[:, :k]
         picked = np.take_along_axis(block, top, axis=1)
-        keep = picked > 0
+        keep = picked != 0
         rows.append(ids[np.repeat(np.arange(start, start + len(block)), k)[keep.ravel()]])
         cols.append(ids[top[keep]])
         vals.append(picked[keep])

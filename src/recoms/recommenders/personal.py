@@ -50,7 +50,7 @@ class Personal(Recommender):
         "max_ease_items": 20000,
         "rp3_alpha": 1.0,
         "rp3_beta": 0.5,
-        "neighbours": 200,
+        "neighbours": 1000,  # EASE weights kept per item above 4096 items (sparse, by magnitude)
         "propensity_power": 0.0,  # the repeat part times (the item's rebuy rate across contacts)^power
         "popularity_weight": 0.0,  # share of a popularity prior (log scale) among the candidates
     }
@@ -64,9 +64,9 @@ class Personal(Recommender):
          "popularity_weight": pw}
         for l2 in (200.0, 500.0, 1000.0)
         for r in (0.0, 0.5, 0.95)
-        for he, hd in ((0.0, 0.0), (5.0, 0.0), (0.0, 90.0))
+        for he, hd in ((0.0, 0.0), (5.0, 0.0), (0.0, 60.0), (0.0, 90.0))
         for pp in ((0.0,) if r == 0 else (0.0, 1.0))
-        for pw in (0.0, 0.5)
+        for pw in (0.0, 0.2)
     ]
 
     def _kind_weights(self) -> dict[int, float]:
