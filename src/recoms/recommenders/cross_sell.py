@@ -19,7 +19,7 @@ class CrossSell(CoPurchase):
     name = "cross_sell"
     default_params: ClassVar[dict[str, Any]] = {
         **CoPurchase.default_params,
-        "customer_weight": 0.3,  # mostly what goes in the same order
+        "customer_weight": 0.0,  # what goes in the same order (best on Complete Journey, docs/quality.md)
         "exclude_same_category": True,
     }
     serving_params: ClassVar[frozenset[str]] = CoPurchase.serving_params | {"exclude_same_category"}
