@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's threads do the work; nested BLAS threads thrash
 import uuid
 import warnings
 from collections.abc import Iterator
