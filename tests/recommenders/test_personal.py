@@ -53,3 +53,17 @@ def test_rp3beta_discovery_for_large_catalogues():
     ranked = shop().recommend("personal", size=1, history=[("c", "view", 29)], fallback=False,
                               params={"discovery": "rp3beta"})
     assert ranked == ["d"]
+
+
+def test_recent_popularity_can_lead_the_popularity_prior():
+    s = TinyShop([product(p, "Misc") for p in ("old_hit", "new_hit", "x")])
+    for u in range(10):
+        s.buy_together(f"o{u}", "old_hit", day=-300)  # a hit long ago
+    for u in range(3):
+        s.buy_together(f"n{u}", "new_hit", day=29)  # a few sales this week
+    ranked = s.recommend("personal", size=2, history=[("x", "view", 29)], fallback=False,
+                         params={"popularity_weight": 0.9, "popularity_half_life_days": 7.0})
+    assert ranked == ["new_hit", "old_hit"]
+    ranked = s.recommend("personal", size=2, history=[("x", "view", 29)], fallback=False,
+                         params={"popularity_weight": 0.9, "popularity_half_life_days": 0.0})
+    assert ranked == ["old_hit", "new_hit"]

@@ -14,8 +14,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from recoms.evaluation.algorithms import UnknownAlgorithm, available, instantiate, parse_params, resolve
-from recoms.evaluation.algorithms import parse_params_per_algorithm as parse_per_algorithm
+from recoms.evaluation.algorithms import (
+    UnknownAlgorithm,
+    default_algorithms,
+    instantiate,
+    parse_params,
+    parse_params_per_algorithm,
+    resolve,
+)
 from recoms.evaluation.data import DataError, load_dataset
 from recoms.evaluation.offline import recommend_offline
 from recoms.evaluation.report import print_table, write_json
@@ -23,7 +29,6 @@ from recoms.evaluation.runner import evaluate
 from recoms.evaluation.splits import PROTOCOLS
 
 offline_app = typer.Typer(help="Batch recommendations from files, without a server.", no_args_is_help=True)
-
 
 
 @contextmanager
@@ -90,11 +95,11 @@ def evaluate_command(
     """Score algorithms offline on a held-out split: HR, Recall, NDCG and coverage at K."""
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"expected one of {', '.join(PROTOCOLS)}", param_hint="--protocol")
-    names = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else None
+    names = [a.strip() for a in algorithms.split(",") if a.strip()] if algorithms else default_algorithms(protocol)
     with _usage_errors("--params"):
-        for name in names or []:
+        for name in names:
             resolve(name)
-        per_algorithm = parse_per_algorithm(params, names or list(available()))
+        per_algorithm = parse_params_per_algorithm(params, names)
     progress = Console(stderr=True)
     with _usage_errors():
         data = load_dataset(interactions, items)

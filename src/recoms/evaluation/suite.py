@@ -2,11 +2,12 @@
 
 Run after `scripts/fetch_quality_data.py` (both are `make quality`):
 
-    python -m recoms.evaluation.suite [--data data/quality] [--only ml-100k/leave_last_out] [--tables-only]
+    python -m recoms.evaluation.suite [--data data/quality] [--only ml-100k/leave_last_out]
+        [--algorithms personal] [--tables-only]
 
 Each run writes `<data>/results/<dataset>.<protocol>.json` and `.md`; `tables.md` gathers the tables
 (`--tables-only` re-renders them from the JSON). Platform algorithms are measured once they exist; until
-then their rows read "pending".
+then their rows read "pending". `--algorithms` refreshes some rows without measuring the rest again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -51,23 +53,44 @@ def _table(evaluation: Evaluation) -> str:
     return f"{title}\n\n{rows}\n\nTotal run time: {evaluation.seconds:.0f} s.\n"
 
 
-def run(data_dir: Path, only: set[str] | None = None, k: int = 10) -> None:
-    """Every run of RUNS (or those named in `only`), each saved as JSON and Markdown."""
+def _algorithms(protocol: str) -> list[str]:
+    """The baselines of a protocol and the platform algorithms meant for it that exist."""
+    platform = [name for name in PLATFORM.get(protocol, PLATFORM_DEFAULT) if _exists(name)]
+    return [*default_algorithms(protocol), *platform]
+
+
+def _merge(saved: Evaluation, fresh: Evaluation) -> Evaluation:
+    """`saved` with the rows of `fresh` replacing those of the same algorithm (new ones appended)."""
+    by_name = {r.name: r for r in fresh.results}
+    replaced = sum(r.seconds for r in saved.results if r.name in by_name)
+    results = [by_name.pop(r.name, r) for r in saved.results] + list(by_name.values())
+    return replace(saved, results=results, seconds=saved.seconds - replaced + fresh.seconds)
+
+
+def run(data_dir: Path, only: set[str] | None = None, algorithms: set[str] | None = None, k: int = 10) -> None:
+    """Every run of RUNS (or those named in `only`), each saved as JSON.
+
+    With `algorithms`, only those are measured (where they belong) and merged into the saved results:
+    a platform algorithm's rows are refreshed without measuring the baselines again.
+    """
     console = Console(stderr=True)
     loaded: dict[str, Dataset] = {}
     for dataset, protocol in RUNS:
-        if only and f"{dataset}/{protocol}" not in only:
+        names = [name for name in _algorithms(protocol) if not algorithms or name in algorithms]
+        if (only and f"{dataset}/{protocol}" not in only) or not names:
             continue
         if dataset not in loaded:
             folder = data_dir / dataset
             loaded[dataset] = load_dataset(folder / "interactions.csv", folder / "items.csv")
-        present = [name for name in PLATFORM.get(protocol, PLATFORM_DEFAULT) if _exists(name)]
         evaluation = evaluate(
-            loaded[dataset], protocol, k, [*default_algorithms(protocol), *present], tune=True, name=dataset,
+            loaded[dataset], protocol, k, names, tune=True, name=dataset,
             progress=lambda line: console.print(f"[dim]{time.strftime('%H:%M:%S')} {line}[/dim]"),
         )
         print_table(evaluation, console)
-        write_json(evaluation, data_dir / "results" / f"{dataset}.{protocol}.json")
+        saved = data_dir / "results" / f"{dataset}.{protocol}.json"
+        if algorithms and saved.exists():
+            evaluation = _merge(from_json(json.loads(saved.read_text())), evaluation)
+        write_json(evaluation, saved)
 
 
 def write_tables(data_dir: Path) -> str:
@@ -88,10 +111,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Measure the baselines of docs/quality.md.")
     parser.add_argument("--data", type=Path, default=Path("data/quality"))
     parser.add_argument("--only", action="append", help="dataset/protocol, e.g. ml-100k/leave_last_out")
+    parser.add_argument("--algorithms", help="comma-separated: measure only these, merged into the saved results")
     parser.add_argument("--tables-only", action="store_true", help="re-render the tables from saved results")
     args = parser.parse_args()
     if not args.tables_only:
-        run(args.data, set(args.only) if args.only else None)
+        chosen = {name.strip() for name in args.algorithms.split(",")} if args.algorithms else None
+        run(args.data, set(args.only) if args.only else None, chosen)
     print(write_tables(args.data))
 
 
