@@ -109,6 +109,15 @@ class Plan:
     boosts: list[tuple[Check, float]] = field(default_factory=list)
     diversity: list[Diversity] = field(default_factory=list)
 
+    def add(self, mode: str, mask: np.ndarray, boost: float) -> None:
+        """A per-request rule over a mask: show only, do not show, or show more (boost)."""
+        if mode == "show_only":
+            self.checks.append(from_mask(mask))
+        elif mode == "do_not_show":
+            self.checks.append(lambda ids: ~mask[ids])
+        else:
+            self.boosts.append((from_mask(mask), boost))
+
     def allowed(self, ids: np.ndarray) -> np.ndarray:
         ok = self.base[ids]
         for check in self.checks:
@@ -170,13 +179,8 @@ def make_plan(
     plan = Plan(base, boost)
     _apply_dynamic(plan, catalog, rules, query, contact or {}, top_level=True)
     for f in filters:
-        mask = _filter_mask(catalog, f)
-        if f.mode == "include":
-            plan.checks.append(from_mask(mask))
-        elif f.mode == "exclude":
-            plan.checks.append(lambda ids, m=mask: ~m[ids])
-        else:
-            plan.boosts.append((from_mask(mask), SHOULD_TIER))
+        mode = {"include": "show_only", "exclude": "do_not_show", "should": "show_more"}[f.mode]
+        plan.add(mode, _filter_mask(catalog, f), SHOULD_TIER)
     if constraint is not None:
         plan.checks.append(constraint)
     context = query.context[query.context < catalog.n]
@@ -192,13 +196,7 @@ def _apply_dynamic(
         if isinstance(rule, FieldRule):
             if top_level:
                 continue  # in the cached static part
-            mask = condition_mask(catalog, rule.condition)
-            if rule.type == "show_only":
-                plan.checks.append(from_mask(mask))
-            elif rule.type == "do_not_show":
-                plan.checks.append(lambda ids, m=mask: ~m[ids])
-            else:
-                plan.boosts.append((from_mask(mask), rule.boost))
+            plan.add(rule.type, condition_mask(catalog, rule.condition), rule.boost)
         elif isinstance(rule, Diversity):
             plan.diversity.append(rule)
         elif isinstance(rule, RelativePriceRange):
@@ -209,13 +207,7 @@ def _apply_dynamic(
             value = contact.get(rule.contact_field)
             if value in (None, ""):
                 continue  # nothing known of the contact: the rule cannot apply
-            mask = _contact_mask(catalog, rule, value)
-            if rule.mode == "show_only":
-                plan.checks.append(from_mask(mask))
-            elif rule.mode == "do_not_show":
-                plan.checks.append(lambda ids, m=mask: ~m[ids])
-            else:
-                plan.boosts.append((from_mask(mask), rule.boost))
+            plan.add(rule.mode, _contact_mask(catalog, rule, value), rule.boost)
         elif isinstance(rule, Conditional):
             context = query.context[query.context < catalog.n]
             if len(context) and condition_mask(catalog, rule.condition)[context].any():
