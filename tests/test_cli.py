@@ -72,3 +72,12 @@ def test_feed_import_of_a_missing_file_fails_clearly(run):
     run("account", "create", "Shop")
     bad = run("feed", "import", "/nonexistent/feed.xml", ok=False)
     assert bad.exit_code == 2 and "no feed file" in bad.output
+
+
+def test_the_asgi_module_builds_the_application(run):
+    import importlib
+
+    import recoms.api.asgi as asgi
+
+    app = importlib.reload(asgi).app
+    assert any(getattr(r, "path", "") == "/healthz" for r in app.routes)
