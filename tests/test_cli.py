@@ -77,9 +77,9 @@ def test_feed_import_of_a_missing_file_fails_clearly(run):
 def test_the_asgi_module_builds_the_application(run):
     import importlib
 
-    import recoms.api.asgi as asgi
-
     from fastapi.testclient import TestClient
+
+    import recoms.api.asgi as asgi
 
     app = importlib.reload(asgi).app
     assert TestClient(app).get("/healthz").json() == {"status": "ok"}
