@@ -55,3 +55,17 @@ def test_snapshots_are_plain_arrays_with_metadata(shop, platform):
     assert snap.item_ids == ["A", "B"]
     assert {"version", "config_hash", "watermark", "algorithms"} <= set(snap.meta)
     assert {"bestsellers", "similar", "also_bought", "personal", "recently_viewed"} <= set(snap.arrays)
+
+
+def test_a_snapshot_this_code_cannot_read_is_retrained_by_the_jobs(shop, platform):
+    shop.feed(gmc_xml([{"id": "A"}]))
+    s = platform.settings
+    arrays = {"also_bought": {"unexpected": __import__("numpy").zeros(1)}}
+    snapshot.write(s.artifacts_path, shop.account_id, ["A"], arrays, {"config_hash": "old"})
+    platform.serving.invalidate(shop.account_id)
+    platform.serving.state(shop.account_id)
+    assert shop.account_id in platform.serving.unreadable
+    Jobs(platform).tick()
+    platform.serving.refresh()
+    assert shop.account_id not in platform.serving.unreadable
+    assert "also_bought" in platform.serving.state(shop.account_id).models

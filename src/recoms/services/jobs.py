@@ -59,7 +59,7 @@ class Jobs:
                                          s.max_feed_bytes, s.feed_fetch_timeout_seconds)
                 log.info("pulled feed of account %s: %s", account.id, report.to_json())
             untrained = snapshot.newest_version(s.artifacts_path, account.id) is None
-            if retrain or untrained:
+            if retrain or untrained or account.id in self.platform.serving.unreadable:
                 train_account(self.platform.engine, s.artifacts_path, account.id, s.training_window_days)
         if self._due("purge", PURGE_SECONDS):
             self.platform.ctx.tokens.purge_expired()

@@ -97,13 +97,12 @@ class Recommendations:
         history = None
         contact = None
         contact_rules = _has_contact_rules(ds.rules)
-        if contact_id is not None and (bound.uses_history or contact_rules):
+        if contact_id is not None and bound.uses_history:
+            history = activity.contact_history(self.engine, account.id, contact_id, HISTORY_LIMIT)
+        if contact_id is not None and contact_rules:
             with self.engine.connect() as conn:
-                if bound.uses_history:
-                    history = activity.contact_history(conn, account.id, contact_id, HISTORY_LIMIT)
-                if contact_rules:
-                    found = contacts.get_contact(conn, account.id, contact_id)
-                    contact = found["attributes"] if found else None
+                found = contacts.get_contact(conn, account.id, contact_id)
+                contact = found["attributes"] if found else None
         return self.serving.recommend(
             account.id, ds, req.products, req.categories, req.filters, history, contact
         )

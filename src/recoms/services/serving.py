@@ -89,6 +89,8 @@ class ServingEngine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Accounts whose snapshot this code cannot read (written by another version): the jobs retrain them.
+        self.unreadable: set[int] = set()
 
     # ---- state --------------------------------------------------------------------------------
     def state(self, account_id: int) -> AccountModels:
@@ -108,12 +110,14 @@ class ServingEngine:
             mark = products.catalog_version(conn, account_id)
             catalog = load_catalog(conn, account_id, order)
         models: dict[str, Recommender] = {}
+        self.unreadable.discard(account_id)
         if snap is not None:
             for name, arrays in snap.arrays.items():
                 try:
                     models[name] = get_algorithm(name)().load_state(arrays, catalog.items)
-                except (KeyError, ValueError) as exc:  # a plugin uninstalled since training
+                except (KeyError, ValueError) as exc:  # another version's layout, or a plugin removed
                     log.warning("snapshot %s: cannot load %s: %s", version, name, exc)
+                    self.unreadable.add(account_id)
         return AccountModels(version, catalog, mark, models)
 
     def refresh(self) -> None:

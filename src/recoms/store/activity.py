@@ -77,29 +77,33 @@ def get_order(conn: sa.Connection, account_id: int, number: str) -> Any:
     ).first()
 
 
-def contact_history_query(limit: int) -> sa.Select:
-    """The hot-path read: a contact's newest interactions with products (one indexed query)."""
-    i = interactions.c
-    return (
-        sa.select(i.product_id, i.kind, i.ts)
-        .where(
-            i.account_id == sa.bindparam("account_id"),
-            i.contact_id == live_contact_sql(sa.bindparam("account_id"), sa.bindparam("contact_id")),
-            i.product_id.is_not(None),
-        )
-        .order_by(i.ts.desc())
-        .limit(limit)
-    )
+# The hot-path read, one indexed query: a contact's newest product interactions (following a merge).
+# It runs on the DBAPI cursor: SQLAlchemy's row processing cost 3x the query itself (300 µs of 450).
+HISTORY_SQL = (
+    "SELECT product_id, kind, ts FROM interactions WHERE account_id = ? AND contact_id = "
+    "(SELECT COALESCE(merged_into, id) FROM contacts WHERE account_id = ? AND id = ?) "
+    "AND product_id IS NOT NULL ORDER BY ts DESC LIMIT ?"
+)
 
 
 def contact_history(
-    conn: sa.Connection, account_id: int, contact_id: int, limit: int = 200
+    engine: sa.Engine, account_id: int, contact_id: int, limit: int = 200
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    rows = conn.execute(contact_history_query(limit), {"account_id": account_id, "contact_id": contact_id}).all()
+    sql = HISTORY_SQL if engine.dialect.paramstyle == "qmark" else HISTORY_SQL.replace("?", "%s")
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(sql, (account_id, account_id, contact_id, limit))
+        rows = cur.fetchall()
+        cur.close()
+        if engine.dialect.name != "sqlite":
+            raw.rollback()  # end the read transaction the driver opened
+    finally:
+        raw.close()
     return (
-        [r.product_id for r in rows],
-        np.fromiter((r.kind for r in rows), np.int8, len(rows)),
-        np.fromiter((r.ts for r in rows), np.int64, len(rows)),
+        [r[0] for r in rows],
+        np.fromiter((r[1] for r in rows), np.int8, len(rows)),
+        np.fromiter((r[2] for r in rows), np.int64, len(rows)),
     )
 
 
