@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from recoms.services.jobs import Jobs
 from recoms.training import snapshot
 from tests.conftest import envelope
@@ -60,7 +62,7 @@ def test_snapshots_are_plain_arrays_with_metadata(shop, platform):
 def test_a_snapshot_this_code_cannot_read_is_retrained_by_the_jobs(shop, platform):
     shop.feed(gmc_xml([{"id": "A"}]))
     s = platform.settings
-    arrays = {"also_bought": {"unexpected": __import__("numpy").zeros(1)}}
+    arrays = {"also_bought": {"unexpected": np.zeros(1)}}
     snapshot.write(s.artifacts_path, shop.account_id, ["A"], arrays, {"config_hash": "old"})
     platform.serving.invalidate(shop.account_id)
     platform.serving.state(shop.account_id)
