@@ -6,6 +6,7 @@ would. Running it again reuses the loaded shop and only issues a fresh API key.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,10 @@ def load_demo(settings: Settings, seed: int = 7, echo: Callable[[str], None] = p
     with engine.connect() as conn:
         existing = next((a for a in list_accounts(conn) if a.name == DEMO_NAME), None)
     data_dir = settings.artifacts_path.parent / "demo"
-    shop = generate(data_dir, seed=seed)
+    # Events end at today's midnight (UTC): the shop is recent, and the same on every day it is made,
+    # so the README's sample ids hold.
+    today = int(time.time() // 86_400) * 86_400_000
+    shop = generate(data_dir, seed=seed, now_ms=today)
     if existing is None:
         created = create_account(engine, DEMO_NAME, "extra")
         account_id, api_key, site_id = created["account_id"], created["api_key"], created["site_id"]
