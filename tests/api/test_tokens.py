@@ -9,7 +9,6 @@ import time
 import sqlalchemy as sa
 
 from recoms.store.tables import tokens
-from recoms.store.tokens import SqlTokenStore
 from tests.feeds import gmc_xml
 
 CATALOG = [{"id": f"P{i}", "price": 10 + i, "category": "Home > Kitchen"} for i in range(6)]
@@ -88,31 +87,6 @@ def test_twenty_concurrent_requests_with_one_token_exactly_one_succeeds(shop):
     for t in threads:
         t.join()
     assert sorted(statuses) == [200] + [401] * 19
-
-
-def test_token_store_exchange_is_atomic_under_threads(shop, platform):
-    store = platform.ctx.tokens
-    token = store.issue(shop.account_id, 1)
-    results = []
-    barrier = threading.Barrier(20)
-
-    def call() -> None:
-        barrier.wait()
-        results.append(store.exchange(token))
-
-    threads = [threading.Thread(target=call) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(r is not None for r in results) == 1
-
-
-def test_expired_token_is_refused(shop, platform):
-    short = SqlTokenStore(platform.engine, ttl_seconds=1)
-    token = short.issue(shop.account_id, 1)
-    time.sleep(1.1)
-    assert short.exchange(token) is None
 
 
 def test_token_lifetime_setting_sets_expiry(shop, platform):
