@@ -83,3 +83,12 @@ def test_the_asgi_module_builds_the_application(run):
 
     app = importlib.reload(asgi).app
     assert TestClient(app).get("/healthz").json() == {"status": "ok"}
+
+
+def test_apikey_revoke(run):
+    run("account", "create", "Shop")
+    key = json.loads(run("apikey", "create", "--account", "1", "--scopes", "recoms:read").stdout)
+    assert json.loads(run("apikey", "revoke", "--account", "1", "--id", str(key["id"])).stdout) == {
+        "revoked": key["id"]}
+    again = run("apikey", "revoke", "--account", "1", "--id", str(key["id"]), ok=False)
+    assert again.exit_code == 2 and "no active key" in again.output

@@ -119,6 +119,20 @@ def apikey_create(
         _fail(str(exc))
 
 
+@apikey_app.command("revoke")
+def apikey_revoke(
+    account: Annotated[int, typer.Option(help="account id")],
+    key_id: Annotated[int, typer.Option("--id", help="the key's id (printed when it was created)")],
+) -> None:
+    """Revoke an API key: it stops working within seconds on every server."""
+    from recoms.store.accounts import revoke_api_key
+
+    with _platform().engine.begin() as conn:
+        if not revoke_api_key(conn, account, key_id):
+            _fail(f"account {account} has no active key {key_id}")
+    _print({"revoked": key_id})
+
+
 @feed_app.command("import")
 def feed_import(
     location: Annotated[str, typer.Argument(help="a feed file or an http(s) URL")],

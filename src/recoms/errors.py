@@ -39,11 +39,6 @@ class NotFound(RecomsError):
     title = "Not found"
 
 
-class Conflict(RecomsError):
-    status = 409
-    title = "Conflict"
-
-
 class PayloadTooLarge(RecomsError):
     status = 413
     title = "Payload too large"
@@ -57,8 +52,3 @@ class UnsupportedMediaType(RecomsError):
 class Invalid(RecomsError):
     status = 422
     title = "Validation failed"
-
-
-class TooManyRequests(RecomsError):
-    status = 429
-    title = "Too many requests"

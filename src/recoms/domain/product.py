@@ -7,8 +7,6 @@ from typing import Any
 
 import orjson
 
-MANDATORY_FIELDS = ("id", "name", "url", "price", "descr", "brand", "category", "isInStock")
-
 
 @dataclass(slots=True)
 class Product:

@@ -154,15 +154,6 @@ class Recommender(ABC):
         return self
 
 
-def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> Candidates:
-    """The k best candidates, sorted best first (ties by lower index for determinism)."""
-    if len(ids) > k:
-        part = np.argpartition(-scores, k - 1)[:k]
-        ids, scores = ids[part], scores[part]
-    order = np.lexsort((ids, -scores))
-    return ids[order], scores[order]
-
-
 def merge_neighbours(
     indptr: np.ndarray, neighbours: np.ndarray, weights: np.ndarray, sources: np.ndarray,
     source_weights: np.ndarray | None = None,

@@ -31,9 +31,6 @@ class Neighbours:
     def from_csr(cls, m: sp.csr_matrix) -> Neighbours:
         return cls(m.indptr.astype(np.int64), m.indices.astype(np.int32), m.data.astype(np.float32))
 
-    def to_csr(self, n: int) -> sp.csr_matrix:
-        return sp.csr_matrix((self.scores, self.indices, self.indptr), shape=(n, n))
-
     @property
     def n(self) -> int:
         return len(self.indptr) - 1

@@ -44,11 +44,6 @@ class AccountDirectory:
     def site(self, site_id: str) -> Account | None:
         return self._cached(self._sites, site_id, store.account_by_site)
 
-    def forget(self) -> None:
-        self._keys.clear()
-        self._accounts.clear()
-        self._sites.clear()
-
     def authenticate(self, secret: str | None, scope: str) -> tuple[ApiKey, Account]:
         if not secret:
             raise Unauthorized("an API key is required (HTTP Basic auth, the key as password)")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -17,7 +16,6 @@ class Context:
     settings: Settings
     engine: sa.Engine
     tokens: TokenStore
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
         self.engine.dispose()

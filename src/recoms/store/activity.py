@@ -71,12 +71,6 @@ def set_order_status(conn: sa.Connection, account_id: int, number: str, status: 
     return result.rowcount > 0
 
 
-def get_order(conn: sa.Connection, account_id: int, number: str) -> Any:
-    return conn.execute(
-        sa.select(orders).where(orders.c.account_id == account_id, orders.c.order_number == number)
-    ).first()
-
-
 # The hot-path read, one indexed query: a contact's newest product interactions (following a merge).
 # It runs on the DBAPI cursor: SQLAlchemy's row processing cost 3x the query itself (300 µs of 450).
 HISTORY_SQL = (
