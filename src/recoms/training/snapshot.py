@@ -32,7 +32,10 @@ def account_dir(artifacts: Path, account_id: int) -> Path:
 
 
 def new_version() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f"-{time.time_ns() % 1_000_000_000:09d}"
+    # One clock reading for both parts: time.gmtime() alone reads the coarse clock, which can still
+    # show the previous second, and the version would then sort before an older one.
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds)) + f"-{nanos:09d}"
 
 
 def write(artifacts: Path, account_id: int, item_ids: list[str], arrays: dict[str, dict[str, np.ndarray]],
