@@ -4,8 +4,8 @@
 
 Writes a synthetic shop (a long-tailed item popularity, `--per-user` purchases per user over ~4 months,
 two to five per order) with only the documented columns, then runs the same code as the CLI for each
-algorithm: per-user queries for the ranking algorithms, one cart per user (its last order minus one
-item) for the basket algorithms. Prints fit and scoring time and users (or carts) scored per second.
+algorithm: per-user queries for the ranking algorithms, one cart per user (the three purchases before its
+newest) for the basket algorithms. Prints fit and scoring time and users (or carts) scored per second.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def write_shop(folder: Path, n_users: int, n_items: int, per_user: int, seed: in
     })
     frame.to_parquet(folder / "interactions.parquet")
     (folder / "users.txt").write_text("\n".join(f"u{u}" for u in range(n_users)) + "\n")
-    last = frame.groupby("user_id", sort=False).tail(4)  # the end of each user's history, minus one item
+    last = frame.groupby("user_id", sort=False).tail(4)  # the end of each user's history, minus the newest purchase
     last = last[last.groupby("user_id").cumcount(ascending=False) > 0]
     last.rename(columns={"user_id": "query_id"})[["query_id", "item_id"]].to_csv(folder / "carts.csv", index=False)
 
