@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     feed_pull_interval_seconds: float = Field(
         0.0, ge=0, description="serve pulls each account's feed URL every N seconds; 0 = never"
     )
+    cors_origins: str = Field(
+        "*", description="origins (comma-separated, or *) whose pages may call tracking and the ES-TOKEN "
+        "recommendation endpoint from the browser",
+    )
+    public_url: str | None = Field(
+        None, description="the URL browsers reach this server at (the tracking snippet loads the tracker from "
+        "it); default: the host the request came to",
+    )
     training_window_days: int = Field(365, ge=1, description="events older than this are not trained on")
     log_level: str = "info"
 
@@ -54,6 +62,10 @@ class Settings(BaseSettings):
             # SQLite is one machine's store: a public prod server must name its database.
             raise ValueError("RECOMS_ENV=prod with a public host needs RECOMS_DATABASE_URL (PostgreSQL)")
         return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def artifacts_path(self) -> Path:

@@ -172,7 +172,7 @@ def test_invalid_bodies_are_422_naming_the_bad_field(shop, change, field, says):
     r = shop.client.post(URL, json={**BASE, **change}, headers=shop.auth)
     body = assert_problem(r, 422)
     assert body["title"] == "Validation failed"
-    assert set(body) <= {"type", "title", "status", "detail", "errors"}
+    assert set(body) <= {"type", "title", "status", "detail", "message", "errors"}
     error = body["errors"][0]
     assert error["field"] == field, error
     assert says in error["reason"] or says in body["detail"], body

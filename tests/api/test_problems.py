@@ -20,11 +20,11 @@ from tests.conftest import Shop, envelope, make_settings
 from tests.feeds import gmc_xml
 
 PROBLEM = "application/problem+json"
-KEYS = {"type", "title", "status", "detail", "errors"}
+KEYS = {"type", "title", "status", "detail", "message", "errors"}
 METHODS = ("get", "post", "put", "delete", "patch")
 # Routes that anyone may call: liveness, metrics, the tracker script and the browser tracker (site key
 # in the body). Every other route must refuse a request without credentials with 401.
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/tracker.js", "/api/v2/tracking", "/docs", "/openapi.json"}
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/tracker.js", "/api/v2/tracking", "/api/v2", "/docs", "/openapi.json"}
 UNKNOWN_ID = "999999999"
 
 # Bodies of the right shape for a route, so an unknown id is what fails.
@@ -81,12 +81,14 @@ def problem_failures(r, where: str, expected: int | tuple[int, ...] | None = Non
         return [*out, f"{where}: body is not an object: {body!r}"]
     if not set(body) <= KEYS:
         out.append(f"{where}: unexpected keys {sorted(set(body) - KEYS)}")
-    if missing := {"type", "title", "status", "detail"} - set(body):
+    if missing := {"type", "title", "status", "detail", "message"} - set(body):
         out.append(f"{where}: missing keys {sorted(missing)}")
     if body.get("status") != status:
         out.append(f"{where}: status field {body.get('status')!r} != HTTP {status}")
     if not isinstance(body.get("detail"), str) or not body["detail"].strip():
         out.append(f"{where}: detail {body.get('detail')!r} is not a non-empty string")
+    if body.get("message") != body.get("detail"):
+        out.append(f"{where}: message {body.get('message')!r} is not the detail (the platform's clients log it)")
     if not isinstance(body.get("title"), str) or not body.get("title"):
         out.append(f"{where}: title {body.get('title')!r}")
     if not isinstance(body.get("type"), str) or not body.get("type"):

@@ -9,11 +9,19 @@ from fastapi import FastAPI
 
 from recoms import __version__
 from recoms.api import problems
-from recoms.api.middleware import BodyLimit, Metrics, RateLimit
+from recoms.api.middleware import BodyLimit, BrowserCors, Metrics, RateLimit
 from recoms.api.routes import catalog, contacts, datasources, health, recoms, tokens, tracking
 from recoms.services.jobs import Jobs
 from recoms.services.platform import Platform, build_platform
 from recoms.settings import Settings, get_settings
+
+
+BROWSER_PATHS = ("/api/v2", "/api/v2/tracking", "/api/v1/mobile/events")
+
+
+def _browser_route(path: str) -> bool:
+    """The routes a shop's web pages call: tracking (site id) and recommendations by ES-TOKEN."""
+    return path in BROWSER_PATHS or recoms.is_token_route(path)
 
 
 def create_app(
@@ -54,5 +62,6 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes)
     app.add_middleware(Metrics)
     app.add_middleware(recoms.RecomsFastPath, platform=platform, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(BrowserCors, origins=settings.cors_origin_list, browser_route=_browser_route)
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

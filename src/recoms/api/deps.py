@@ -38,16 +38,26 @@ def key_from_header(header: str | None) -> str | None:
     return password or None
 
 
+# The Reteno mobile SDK sends its access key in this header instead of Authorization.
+MOBILE_KEY_HEADER = "x-reteno-access-key"
+
+
+def key_from_request(request: Request) -> str | None:
+    return key_from_header(request.headers.get("authorization")) or request.headers.get(MOBILE_KEY_HEADER) or None
+
+
 class Caller:
     def __init__(self, key: ApiKey, account: Account) -> None:
         self.key = key
         self.account = account
 
 
-def scope(name: str):
+def scope(*names: str):
+    """An API key holding any of these scopes (401 without a key, 403 with a key lacking them)."""
+
     def dependency(request: Request) -> Caller:
         platform: Platform = request.app.state.platform
-        key, account = platform.directory.authenticate(key_from_header(request.headers.get("authorization")), name)
+        key, account = platform.directory.authenticate(key_from_request(request), *names)
         return Caller(key, account)
 
     return Depends(dependency)
@@ -74,3 +84,5 @@ TrackingWrite = Annotated[Caller, scope("tracking:write")]
 CatalogWrite = Annotated[Caller, scope("catalog:write")]
 DataSourcesManage = Annotated[Caller, scope("datasources:manage")]
 ContactsManage = Annotated[Caller, scope("contacts:manage")]
+MobileApp = Annotated[Caller, scope("mobile")]
+TrackingOrMobile = Annotated[Caller, scope("tracking:write", "mobile")]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-import orjson
 from prometheus_client import Counter, Histogram
+from starlette.middleware.cors import CORSMiddleware
+
+from recoms.api.problems import MEDIA_TYPE, problem_body
 
 REQUESTS = Counter("recoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -19,10 +21,9 @@ ASGIApp = Callable[..., Awaitable[None]]
 
 
 async def _send_problem(send, status: int, title: str, detail: str) -> None:
-    body = orjson.dumps({"type": f"https://recoms.dev/problems/{title.lower().replace(' ', '-')}",
-                         "title": title, "status": status, "detail": detail})
+    body = problem_body(status, detail, title=title)
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/problem+json"),
+                "headers": [(b"content-type", MEDIA_TYPE.encode()),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -92,6 +93,26 @@ class RateLimit:
         if len(self.buckets) > 100_000:
             self.buckets.clear()
         self.buckets[client] = (tokens - 1.0, now)
+        await self.app(scope, receive, send)
+
+
+class BrowserCors:
+    """CORS on the routes a shop's pages call from the browser: tracking and the ES-TOKEN recommendations.
+
+    Every other route is for servers and apps and gets no CORS headers (a browser page cannot use a key).
+    """
+
+    def __init__(self, app: ASGIApp, origins: list[str], browser_route: Callable[[str], bool]) -> None:
+        self.app = app
+        self.browser_route = browser_route
+        self.cors = CORSMiddleware(
+            app, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["ES-TOKEN", "Content-Type"],
+            expose_headers=["ES-TOKEN"], max_age=3600,
+        )
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] == "http" and self.browser_route(scope["path"]):
+            return await self.cors(scope, receive, send)
         await self.app(scope, receive, send)
 
 

@@ -20,20 +20,27 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
           429: "Too many requests", 500: "Internal error", 503: "Service unavailable"}
 
 
-def problem(
-    status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-    title: str | None = None,
-) -> Response:
+def problem_body(status: int, detail: str, errors: list[dict[str, Any]] | None = None, title: str | None = None) -> bytes:
+    """The one error body. `message` repeats `detail`: the platform's clients log that field."""
     title = title or TITLES.get(status, "Error")
     body: dict[str, Any] = {
         "type": f"https://recoms.dev/problems/{title.lower().replace(' ', '-')}",
         "title": title,
         "status": status,
         "detail": detail,
+        "message": detail,
     }
     if errors:
         body["errors"] = errors
-    return Response(orjson.dumps(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    return orjson.dumps(body)
+
+
+def problem(
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    title: str | None = None,
+) -> Response:
+    return Response(problem_body(status, detail, errors, title), status_code=status, media_type=MEDIA_TYPE,
+                    headers=headers)
 
 
 def from_error(exc: RecomsError, headers: dict[str, str] | None = None) -> Response:

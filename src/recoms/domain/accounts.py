@@ -10,6 +10,9 @@ PLANS = ("basic", "extra")
 PLANS_WITH_RECOMMENDATIONS = ("extra",)
 SCOPES = (
     "contacts:token", "recoms:read", "tracking:write", "catalog:write", "datasources:manage", "contacts:manage",
+    # The key a mobile app ships with (the Reteno SDK's access key): its recommendation request, its
+    # events and its recommendation impressions and clicks, nothing else.
+    "mobile",
 )
 ADMIN = "admin"
 

@@ -7,6 +7,7 @@ the ingest service keeps the good events of a batch and reports the bad ones by 
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,9 @@ MOBILE_TYPES = {
     "orderCancelled": "OrderCancelled",
     "searchRequest": "SearchRequest",
 }
-NO_IDENTITY_NEEDED = {"ProductUpdate"}
+# Stored as anonymous when no identifier comes with them: an order or a cart still counts for the
+# store-wide models (bestsellers, bought together); a CustomerData without one links nothing.
+NO_IDENTITY_NEEDED = {"ProductUpdate", "StatusCart", "PurchasedItems", "CustomerData"}
 MAX_ITEMS_PER_EVENT = 500
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
 
@@ -47,6 +50,10 @@ class TrackedEvent:
     payload: dict[str, Any]  # normalised, see the parsers below
     raw: dict[str, Any] = field(default_factory=dict)
     contact_id: int | None = None  # user_es_contact_id, when the tracker knows it
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.ids and self.contact_id is None
 
 
 # ---- field coercion: trackers send numbers as strings and flags as 0/1/"true" -------------------
@@ -67,6 +74,10 @@ def _text(obj: dict, name: str, required: bool = True, max_len: int = 1000) -> s
     return text
 
 
+# A number as trackers write it: 19.9, "19.90", "19,90", "754 USD", "UAH 1 299.00".
+_NUMBER_TEXT = re.compile(r"^[^\d+\-.]{0,8}?([+-]?(?:\d[\d\s\u00a0]*)?(?:[.,]\d+)?(?:[eE][+-]?\d+)?)[^\d]{0,8}$")
+
+
 def _number(obj: dict, name: str, required: bool = False, default: float | None = None) -> float | None:
     value = obj.get(name)
     if value is None or value == "":
@@ -76,12 +87,19 @@ def _number(obj: dict, name: str, required: bool = False, default: float | None 
     if isinstance(value, bool):
         raise EventError(f"{name} must be a number")
     try:
-        number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        raise EventError(f"{name} must be a number, got {value!r}") from None
+        number = _parse_number(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise EventError(f"{name} must be a number, got {str(value)[:40]!r}") from None
     if not math.isfinite(number) or number < 0:
-        raise EventError(f"{name} must be a non-negative number, got {value!r}")
+        raise EventError(f"{name} must be a non-negative number, got {str(value)[:40]!r}")
     return number
+
+
+def _parse_number(text: str) -> float:
+    match = _NUMBER_TEXT.match(text)
+    if not match or not any(ch.isdigit() for ch in match.group(1)):
+        raise ValueError(text)
+    return float(re.sub(r"[\s\u00a0]", "", match.group(1)).replace(",", "."))
 
 
 def _flag(obj: dict, name: str) -> bool | None:
@@ -148,10 +166,16 @@ def _product_page(p: dict) -> dict:
     }
 
 
+def _guid(p: dict) -> str | None:
+    """A cart's GUID; PHP integrations send `false` when they have none."""
+    value = p.get("GUID")
+    return _text(p, "GUID", required=False, max_len=200) if isinstance(value, (str, int)) else None
+
+
 def _status_cart(p: dict) -> dict:
     products = p.get("Products", p.get("products", []))
     keys = ("productKey", "product_id", "productId")
-    return {"guid": _text(p, "GUID", required=False, max_len=200), "items": _line_items(products, keys, ("price",))}
+    return {"guid": _guid(p), "items": _line_items(products, keys, ("price",))}
 
 
 def _order_number(p: dict, name: str) -> str:
@@ -172,7 +196,7 @@ def _purchased_items(p: dict) -> dict:
     items = _line_items(products, keys, ("unit_price", "price"))
     if not items:
         raise EventError("Products is empty")
-    return {"order_number": number, "guid": _text(p, "GUID", required=False, max_len=200), "items": items}
+    return {"order_number": number, "guid": _guid(p), "items": items}
 
 
 def _category_page(p: dict) -> dict:
@@ -281,21 +305,74 @@ def _timestamp(value: Any, now_ms: int) -> int:
 
 
 def parse_web(envelope: Any, now_ms: int | None = None) -> TrackedEvent:
-    """A tracker envelope `{"GeneralInfo": {...}, "<eventName>": payload}`."""
+    """A tracker envelope `{"GeneralInfo": {...}, "<eventName>": payload}`, in any form the platform's
+    integrations send it (see `_section`), or a WooCommerce web-contact link."""
     now_ms = now_ms or int(time.time() * 1000)
     envelope = _object(envelope, "event")
+    if "GeneralInfo" not in envelope:
+        envelope = _without_general_info(envelope)
     info = _object(envelope.get("GeneralInfo"), "GeneralInfo")
     name = info.get("eventName")
     if name not in WEB_TYPES:
-        raise EventError(f"eventName {name!r} is not one of {', '.join(WEB_TYPES)}")
-    payload = envelope.get(name, {} if PARSERS[name] is _no_payload else None)
-    if payload is None:
-        raise EventError(f"the {name} payload is missing")
-    if name != "ProductUpdate":
-        payload = _object(payload, name)
+        raise EventError(f"eventName {str(name)[:60]!r} is not one of {', '.join(WEB_TYPES)}")
+    payload = _section(envelope, name, info)
     cookies = info.get("cookies") or {}
     fields = {**_object(cookies, "GeneralInfo.cookies"), **info}
     return _finish(name, payload, fields, info.get("datetime"), now_ms, envelope, info.get("user_es_contact_id"))
+
+
+class IgnoredEvent(EventError):
+    """Not an event, but something the integrations also post to the tracker: answered, not stored."""
+
+
+# GeneralInfo fields that describe the request, not the visitor.
+_INFO_FIELDS = {"eventName", "siteId", "datetime", "cookies", "user_es_contact_id", "s_location"}
+
+
+def _without_general_info(body: dict) -> dict:
+    """WooCommerce posts a web-contact link `{externalCustomerId, webId, orgId, email?, phone?}` and the
+    Shopify app its own log records to the tracker; the first is CustomerData, the second is ignored."""
+    if "log_level" in body or "typeCMS" in body:
+        raise IgnoredEvent("a plugin's log record, not an event: ignored")
+    if "webId" in body and "orgId" in body:
+        info = {"eventName": "CustomerData", "externalCustomerId": body.get("externalCustomerId"),
+                "user_email": body.get("email"), "user_phone": body.get("phone"), "cookies": {"sc": body.get("webId")}}
+        return {"GeneralInfo": info}
+    raise EventError("GeneralInfo must be an object")
+
+
+def _section(envelope: dict, name: str, info: dict) -> Any:
+    """The event's payload in the one form the parsers read.
+
+    The platform's browser API (`eS('sendEvent', name, payload)`), its REST tracker and its plugins
+    each shape it their own way: `StatusCart: [...]` with `GUID` beside it, `PurchasedItems: [...]`
+    with `OrderNumber` beside it, `ProductPage: {Product: {...}, Tags: {...}}`, `ProductImpression`
+    (singular) holding a bare array, CustomerData carried in GeneralInfo alone.
+    """
+    section = envelope.get(name)
+    if name == "ProductImpressions" and section is None:
+        section = envelope.get("ProductImpression")
+    if section is None:
+        if PARSERS[name] is _no_payload:
+            return {}
+        if name == "CustomerData":
+            return {k: v for k, v in info.items() if k not in _INFO_FIELDS}
+        raise EventError(f"the {name} payload is missing")
+    if name == "ProductUpdate":
+        return section
+    if isinstance(section, list) and name in ("StatusCart", "PurchasedItems", "ProductImpressions"):
+        section = {"Products": section}
+    section = _object(section, name)
+    if name in ("StatusCart", "PurchasedItems"):
+        # Order number and cart GUID may sit beside the section (the browser form) or inside it.
+        beside = {k: envelope[k] for k in ("GUID", "OrderNumber") if k in envelope and k not in section}
+        section = {**beside, **section}
+    nested = {"ProductPage": "Product", "AddToWishlist": "Product", "CategoryPage": "Category"}.get(name)
+    if nested and isinstance(section.get(nested), dict):
+        section = section[nested]
+    if name == "ProductImpressions" and isinstance(section.get("Products"), dict):
+        section = {"Products": [section["Products"]]}
+    return section
 
 
 def parse_mobile(event: Any, now_ms: int | None = None) -> TrackedEvent:

@@ -44,15 +44,16 @@ class AccountDirectory:
     def site(self, site_id: str) -> Account | None:
         return self._cached(self._sites, site_id, store.account_by_site)
 
-    def authenticate(self, secret: str | None, scope: str) -> tuple[ApiKey, Account]:
+    def authenticate(self, secret: str | None, *scopes: str) -> tuple[ApiKey, Account]:
         if not secret:
             raise Unauthorized("an API key is required (HTTP Basic auth, the key as password)")
         key = self.key(secret)
         account = self.account(key.account_id) if key else None
         if key is None or account is None:
             raise Unauthorized("unknown or revoked API key")
-        if not key.allows(scope):
-            raise Forbidden(f"this API key lacks the scope {scope!r}")
+        if not any(key.allows(scope) for scope in scopes):
+            wanted = " or ".join(repr(s) for s in scopes)
+            raise Forbidden(f"this API key lacks the scope {wanted}")
         return key, account
 
 

@@ -13,6 +13,7 @@ from recoms.store import contacts
 from recoms.store.tokens import TokenStore
 
 TOKEN_FIELDS = ("email", "phone", "externalCustomerId", "extid", "userPseudoId", "cookie")
+NUMERIC_FIELDS = ("externalCustomerId", "extid", "phone")
 
 
 def identifiers_from_body(body: Any) -> dict[str, str]:
@@ -22,7 +23,9 @@ def identifiers_from_body(body: Any) -> dict[str, str]:
     errors = []
     for name in TOKEN_FIELDS:
         value = body.get(name)
-        if value is not None and not isinstance(value, str):
+        # The platform's integrations send customer ids and phones as JSON numbers (Shopify, OpenCart).
+        number_ok = name in NUMERIC_FIELDS and isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not isinstance(value, str) and not number_ok:
             errors.append({"field": name, "reason": "must be a string"})
     if errors:
         raise BadRequest("identifiers must be strings", errors)

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recoms.domain.events import EventError, TrackedEvent, parse_mobile, parse_web
+from recoms.domain.events import EventError, IgnoredEvent, TrackedEvent, parse_mobile, parse_web
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
 from recoms.store import activity, contacts, products
@@ -18,14 +18,28 @@ Parser = Callable[[Any, int], TrackedEvent]
 PARSERS: dict[str, Parser] = {"web": parse_web, "mobile": parse_mobile}
 
 
+ANONYMOUS = "no visitor identifier: stored as anonymous (counts for store-wide models only)"
+
+
 @dataclass
 class IngestResult:
     accepted: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
+    anonymous: list[dict[str, Any]] = field(default_factory=list)  # accepted, but linked to nobody
+    ignored: list[dict[str, Any]] = field(default_factory=list)  # not events (plugin logs): answered, not stored
+
+    NOTES = ("errors", "duplicates", "anonymous", "ignored")
+
+    @property
+    def refused(self) -> bool:
+        """Nothing in the request was usable: the caller gets a 400."""
+        return self.accepted == 0 and not self.ignored and bool(self.errors)
 
     def to_json(self) -> dict[str, Any]:
-        return {"accepted": self.accepted, "errors": self.errors, "duplicates": self.duplicates}
+        body: dict[str, Any] = {"accepted": self.accepted, "errors": self.errors, "duplicates": self.duplicates}
+        body.update({key: getattr(self, key) for key in ("anonymous", "ignored") if getattr(self, key)})
+        return body
 
 
 class _Batch:
@@ -87,6 +101,8 @@ def ingest(
     for index, raw in enumerate(raw_events):
         try:
             parsed.append((index, parse(raw, now)))
+        except IgnoredEvent as exc:
+            result.ignored.append({"index": index, "reason": str(exc)})
         except EventError as exc:
             result.errors.append({"index": index, "reason": str(exc)})
     with engine.begin() as conn:
@@ -106,6 +122,8 @@ def ingest(
             })
             if duplicate:
                 result.duplicates.append({"index": index, "reason": duplicate})
+            if contact_id is None and ev.type != "ProductUpdate":
+                result.anonymous.append({"index": index, "reason": ANONYMOUS})
             result.accepted += 1
         batch.flush()
     result.errors.sort(key=lambda e: e["index"])
@@ -124,26 +142,20 @@ def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int
     elif kind == "CategoryPage":
         batch.interact(contact_id, ev, CATEGORY_VIEW, category=p["category"])
     elif kind == "StatusCart":
-        before = {item["product_id"] for item in activity.get_cart(conn, account_id, contact_id)}
+        # An anonymous cart has no state to diff against: each of its items counts as added.
+        before = {item["product_id"] for item in activity.get_cart(conn, account_id, contact_id)} if contact_id else ()
         for item in p["items"]:
             if item["product_id"] not in before:
                 batch.interact(contact_id, ev, CART, item["product_id"], price=item["price"], quantity=item["quantity"])
-        activity.set_cart(conn, account_id, contact_id, p["items"])
+        if contact_id is not None:
+            activity.set_cart(conn, account_id, contact_id, p["items"])
     elif kind == "PurchasedItems":
-        total = sum((i["price"] or 0.0) * i["quantity"] for i in p["items"])
-        if not activity.insert_order(conn, account_id, contact_id, p["order_number"], total, ev.ts):
-            return contact_id, f"order {p['order_number']} was already recorded"
-        for item in p["items"]:
-            batch.interact(
-                contact_id, ev, PURCHASE, item["product_id"], price=item["price"], quantity=item["quantity"],
-                order_number=p["order_number"],
-            )
-        activity.set_cart(conn, account_id, contact_id, [])
+        return contact_id, _order(batch, contact_id, ev)
     elif kind == "CustomerData":
         if p["ids"]:
             # The visitor's cookie contact joins the known customer (merged inside resolve).
             contact_id = contacts.resolve(conn, account_id, {**ev.ids, **p["ids"]}, on_merge=batch.merged)
-        if p["attributes"]:
+        if p["attributes"] and contact_id is not None:
             contacts.set_attributes(conn, account_id, contact_id, p["attributes"])
     elif kind == "ProductImpressions":
         for item in p["items"]:
@@ -155,6 +167,28 @@ def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int
         if not activity.set_order_status(conn, account_id, p["order_number"], status):
             raise EventError(f"order {p['order_number']} is not known")
     return contact_id, None
+
+
+def _order(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> str | None:
+    """Record an order once (by number); a re-sent one only moves its status. A note when it was known."""
+    p, conn, account_id = ev.payload, batch.conn, batch.account_id
+    status = p.get("status") or "created"
+    total = p.get("total")
+    if total is None:
+        total = sum((i["price"] or 0.0) * i["quantity"] for i in p["items"])
+    if not activity.insert_order(conn, account_id, contact_id, p["order_number"], total, ev.ts, status):
+        if status != "created":
+            activity.set_order_status(conn, account_id, p["order_number"], status)
+        return f"order {p['order_number']} was already recorded"
+    if status != "cancelled":
+        for item in p["items"]:
+            batch.interact(
+                contact_id, ev, PURCHASE, item["product_id"], price=item["price"], quantity=item["quantity"],
+                order_number=p["order_number"],
+            )
+    if contact_id is not None:
+        activity.set_cart(conn, account_id, contact_id, [])
+    return None
 
 
 def _update_products(conn: sa.Connection, account_id: int, patches: list[dict[str, Any]]) -> None:

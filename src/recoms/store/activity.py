@@ -38,7 +38,10 @@ def set_cart(conn: sa.Connection, account_id: int, contact_id: int, items: list[
     )
 
 
-def insert_order(conn: sa.Connection, account_id: int, contact_id: int, number: str, total: float, ts: int) -> bool:
+def insert_order(
+    conn: sa.Connection, account_id: int, contact_id: int | None, number: str, total: float, ts: int,
+    status: str = "created",
+) -> bool:
     """Record an order once; False when this order number is already known (a re-send)."""
     exists = conn.execute(
         sa.select(orders.c.order_number).where(orders.c.account_id == account_id, orders.c.order_number == number)
@@ -47,7 +50,7 @@ def insert_order(conn: sa.Connection, account_id: int, contact_id: int, number: 
         return False
     conn.execute(
         orders.insert().values(
-            account_id=account_id, order_number=number, contact_id=contact_id, status="created", total=total,
+            account_id=account_id, order_number=number, contact_id=contact_id, status=status, total=total,
             ts=ts, updated_at=now_ms(),
         )
     )

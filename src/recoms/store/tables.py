@@ -108,7 +108,8 @@ interactions = sa.Table(
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("account_id", Id, nullable=False),
-    sa.Column("contact_id", Id, nullable=False),
+    # NULL: an anonymous order or cart (no visitor identifier); it counts for store-wide models only.
+    sa.Column("contact_id", Id, nullable=True),
     sa.Column("kind", sa.SmallInteger, nullable=False),
     sa.Column("product_id", sa.String(200), nullable=True),
     sa.Column("category", sa.String(300), nullable=True),
@@ -125,7 +126,7 @@ orders = sa.Table(
     metadata,
     sa.Column("account_id", Id, primary_key=True),
     sa.Column("order_number", sa.String(200), primary_key=True),
-    sa.Column("contact_id", Id, nullable=False),
+    sa.Column("contact_id", Id, nullable=True),  # NULL: a guest order with no identifier
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("total", sa.Float, nullable=False),
     sa.Column("ts", Ms, nullable=False),
@@ -192,4 +193,30 @@ feed_imports = sa.Table(
     sa.Column("errors", sa.JSON, nullable=False),
     sa.Column("started_at", Ms, nullable=False),
     sa.Column("finished_at", Ms, nullable=False),
+)
+
+# Shop domains registered for web tracking (the platform's `POST /site/domains`): one account each.
+site_domains = sa.Table(
+    "site_domains",
+    metadata,
+    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column("account_id", Id, sa.ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("created_at", Ms, nullable=False),
+)
+
+# Impressions and clicks of served recommendations (mobile SDK, web tracker, API), per data source.
+recom_events = sa.Table(
+    "recom_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("datasource_id", Id, nullable=True),  # NULL when the variant id names no data source
+    sa.Column("variant", sa.String(64), nullable=False),  # as the client sent it, e.g. "r12v3" or "12"
+    sa.Column("contact_id", Id, nullable=True),
+    sa.Column("product_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # impression | click
+    sa.Column("ts", Ms, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("received_at", Ms, nullable=False),
+    sa.Index("ix_recom_events_account_datasource_ts", "account_id", "datasource_id", "ts"),
 )

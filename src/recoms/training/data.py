@@ -22,7 +22,7 @@ DAY_MS = 86_400_000
 class TrainingData:
     catalog: Catalog
     interactions: Interactions
-    contact_ids: np.ndarray  # user index -> contact id
+    contact_ids: np.ndarray  # user index -> contact id, -1 for an anonymous order or cart
     watermark: int  # newest interaction time
 
 
@@ -37,15 +37,17 @@ def load_catalog(conn: sa.Connection, account_id: int, order: list[str] | None =
 def load(conn: sa.Connection, account_id: int, window_days: int) -> TrainingData:
     catalog = load_catalog(conn, account_id)
     since = now_ms() - window_days * DAY_MS
-    users: dict[int, int] = {}
+    users: dict[object, int] = {}
     baskets: dict[str, int] = {}
     cols: dict[str, list] = {"user": [], "item": [], "kind": [], "ts": [], "quantity": [], "basket": []}
     index = catalog.index
-    for r in activity.iter_interactions(conn, account_id, since):
+    for row, r in enumerate(activity.iter_interactions(conn, account_id, since)):
         item = index.get(r.product_id)
         if item is None:
             continue  # kept in the store; learned from once the product is in the catalog
-        cols["user"].append(users.setdefault(r.contact_id, len(users)))
+        # An anonymous order is a one-off customer of its own; an anonymous cart line, of its own too.
+        who = r.contact_id if r.contact_id is not None else ("order", r.order_number) if r.order_number else ("row", row)
+        cols["user"].append(users.setdefault(who, len(users)))
         cols["item"].append(item)
         cols["kind"].append(r.kind)
         cols["ts"].append(r.ts)
@@ -56,6 +58,6 @@ def load(conn: sa.Connection, account_id: int, window_days: int) -> TrainingData
         np.array(cols["ts"], np.int64), np.array(cols["quantity"], np.float32), np.array(cols["basket"], np.int64),
         len(users), catalog.n,
     )
-    contact_ids = np.array(list(users), np.int64)
+    contact_ids = np.array([who if isinstance(who, int) else -1 for who in users], np.int64)
     watermark = int(inter.ts.max()) if len(inter) else 0
     return TrainingData(catalog, inter, contact_ids, watermark)

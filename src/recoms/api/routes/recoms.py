@@ -41,6 +41,16 @@ def _ds_id(raw: str) -> int:
 
 
 PREFIX = "/api/v1/recoms/"
+# Under the same prefix, served by the framework: the mobile SDK's calls.
+MOBILE_ROUTES = ("events",)
+
+
+def is_token_route(path: str) -> bool:
+    """`/api/v1/recoms/{id}`: the ES-TOKEN route (not `/api/v1/recoms/events` or `/{id}/request`)."""
+    if not path.startswith(PREFIX):
+        return False
+    rest = path[len(PREFIX):]
+    return "/" not in rest and rest not in MOBILE_ROUTES
 
 
 class RecomsFastPath:
@@ -55,7 +65,7 @@ class RecomsFastPath:
         self.max_body = max_body_bytes
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+        if scope["type"] != "http" or not is_token_route(scope["path"]):
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         if scope["method"] in ("GET", "POST"):

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from recoms.api.deps import PlatformDep, TrackingWrite, json_body, key_from_header
+from recoms.api.deps import PlatformDep, TrackingWrite, json_body, key_from_header, key_from_request
 from recoms.errors import BadRequest, Unauthorized
 from recoms.services.platform import Platform
 from recoms.services.tracking import IngestResult, ingest
@@ -34,8 +34,8 @@ def _as_list(body: Any, max_events: int) -> list[Any]:
     return events
 
 
-def _respond(result: IngestResult, total: int) -> dict[str, Any]:
-    if total and result.accepted == 0:
+def _respond(result: IngestResult) -> dict[str, Any]:
+    if result.refused:
         raise BadRequest("no event in the request was valid", result.errors)
     return result.to_json()
 
@@ -44,18 +44,16 @@ async def _merge(results: list[IngestResult], offsets: list[list[int]]) -> Inges
     merged = IngestResult()
     for result, positions in zip(results, offsets, strict=True):
         merged.accepted += result.accepted
-        for key in ("errors", "duplicates"):
+        for key in IngestResult.NOTES:
             for entry in getattr(result, key):
                 getattr(merged, key).append({**entry, "index": positions[entry["index"]]})
-    merged.errors.sort(key=lambda e: e["index"])
+    for key in IngestResult.NOTES:
+        getattr(merged, key).sort(key=lambda e: e["index"])
     return merged
 
 
-@router.post("/api/v2/tracking", summary="Browser tracker events (site key in GeneralInfo.siteId)",
-             openapi_extra=ENVELOPES)
-async def web_tracking(request: Request, platform: PlatformDep) -> dict[str, Any]:
-    """Called from browsers: no API key; each event's siteId names the account and may only write events."""
-    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+async def _by_site(request: Request, platform: Platform, events: list[Any]) -> IngestResult:
+    """Browser events: each names its account by the public site id (GeneralInfo.siteId or ?siteId=)."""
     default_site = request.query_params.get("siteId")
     by_site: dict[str, list[int]] = defaultdict(list)
     result = IngestResult()
@@ -63,8 +61,8 @@ async def web_tracking(request: Request, platform: PlatformDep) -> dict[str, Any
         info = event.get("GeneralInfo") if isinstance(event, dict) else None
         site = info.get("siteId") if isinstance(info, dict) else None
         site = site or default_site
-        if not isinstance(site, str) or platform.directory.site(site) is None:
-            result.errors.append({"index": index, "reason": f"unknown or missing siteId {site!r}"})
+        if not isinstance(site, str) or len(site) > 64 or platform.directory.site(site) is None:
+            result.errors.append({"index": index, "reason": f"unknown or missing siteId {str(site)[:64]!r}"})
             continue
         by_site[site].append(index)
     results, offsets = [result], [list(range(len(events)))]
@@ -74,7 +72,38 @@ async def web_tracking(request: Request, platform: PlatformDep) -> dict[str, Any
             ingest, platform.engine, account.id, [events[i] for i in positions], "web", "web"
         ))
         offsets.append(positions)
-    return _respond(await _merge(results, offsets), len(events))
+    return await _merge(results, offsets)
+
+
+async def _tracker(request: Request, platform: Platform) -> dict[str, Any]:
+    """The platform's tracker: from browsers (site id only) or from a shop's server (its API key).
+
+    The integrations send their API key to the tracker too; then the key names the account and the
+    events count as the shop's own (source "api"); a wrong key is refused rather than ignored.
+    """
+    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+    secret = key_from_request(request)
+    if secret:
+        _key, account = platform.directory.authenticate(secret, "tracking:write")
+        result = await run_in_threadpool(ingest, platform.engine, account.id, events, "api", "web")
+    else:
+        result = await _by_site(request, platform, events)
+    return _respond(result)
+
+
+@router.post("/api/v2/tracking", summary="Tracker events (site key in GeneralInfo.siteId, or the shop's API key)",
+             openapi_extra=ENVELOPES)
+async def web_tracking(request: Request, platform: PlatformDep) -> dict[str, Any]:
+    """Called from browsers (no API key: each event's siteId names the account and may only write events)
+    and from shops' servers (Basic auth with an API key holding tracking:write)."""
+    return await _tracker(request, platform)
+
+
+@router.post("/api/v2", summary="Tracker events at the platform's tracker address (as /api/v2/tracking)",
+             openapi_extra=ENVELOPES)
+async def platform_tracker(request: Request, platform: PlatformDep) -> dict[str, Any]:
+    """Where the platform's integrations (Shopify, WooCommerce, OpenCart) post their tracker envelopes."""
+    return await _tracker(request, platform)
 
 
 @router.post("/api/v1/events", summary="Server-side import of tracker envelopes (API key)",
@@ -82,7 +111,7 @@ async def web_tracking(request: Request, platform: PlatformDep) -> dict[str, Any
 async def import_events(request: Request, caller: TrackingWrite, platform: PlatformDep) -> dict[str, Any]:
     events = _as_list(await json_body(request), platform.settings.max_batch_events)
     result = await run_in_threadpool(ingest, platform.engine, caller.account.id, events, "api", "web")
-    return _respond(result, len(events))
+    return _respond(result)
 
 
 def _mobile_account(request: Request, platform: Platform) -> int:
@@ -105,7 +134,7 @@ async def mobile_events(request: Request, platform: PlatformDep) -> dict[str, An
     account_id = _mobile_account(request, platform)
     events = _as_list(await json_body(request), platform.settings.max_batch_events)
     result = await run_in_threadpool(ingest, platform.engine, account_id, events, "mobile", "mobile")
-    return _respond(result, len(events))
+    return _respond(result)
 
 
 _TRACKER = files("recoms.static").joinpath("tracker.js")
