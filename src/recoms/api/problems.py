@@ -20,7 +20,9 @@ TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not f
           429: "Too many requests", 500: "Internal error", 503: "Service unavailable"}
 
 
-def problem_body(status: int, detail: str, errors: list[dict[str, Any]] | None = None, title: str | None = None) -> bytes:
+def problem_body(
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None, title: str | None = None
+) -> bytes:
     """The one error body. `message` repeats `detail`: the platform's clients log that field."""
     title = title or TITLES.get(status, "Error")
     body: dict[str, Any] = {

@@ -46,7 +46,8 @@ def load(conn: sa.Connection, account_id: int, window_days: int) -> TrainingData
         if item is None:
             continue  # kept in the store; learned from once the product is in the catalog
         # An anonymous order is a one-off customer of its own; an anonymous cart line, of its own too.
-        who = r.contact_id if r.contact_id is not None else ("order", r.order_number) if r.order_number else ("row", row)
+        anonymous = ("order", r.order_number) if r.order_number else ("row", row)
+        who = r.contact_id if r.contact_id is not None else anonymous
         cols["user"].append(users.setdefault(who, len(users)))
         cols["item"].append(item)
         cols["kind"].append(r.kind)
