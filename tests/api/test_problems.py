@@ -24,7 +24,8 @@ KEYS = {"type", "title", "status", "detail", "message", "errors"}
 METHODS = ("get", "post", "put", "delete", "patch")
 # Routes that anyone may call: liveness, metrics, the tracker script and the browser tracker (site key
 # in the body). Every other route must refuse a request without credentials with 401.
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/tracker.js", "/api/v2/tracking", "/api/v2", "/docs", "/openapi.json"}
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/tracker.js", "/scripts/{site_id}.js", "/api/v2/tracking", "/api/v2",
+          "/logs/v1/plugin", "/docs", "/openapi.json"}
 UNKNOWN_ID = "999999999"
 
 # Bodies of the right shape for a route, so an unknown id is what fails.

@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from recoms import __version__
-from recoms.api import problems
+from recoms.api import problems, routes
 from recoms.api.middleware import BodyLimit, BrowserCors, Metrics, RateLimit
-from recoms.api.routes import catalog, contacts, datasources, health, recoms, tokens, tracking
+from recoms.api.routes import recoms
 from recoms.services.jobs import Jobs
 from recoms.services.platform import Platform, build_platform
 from recoms.settings import Settings, get_settings
-
 
 BROWSER_PATHS = ("/api/v2", "/api/v2/tracking", "/api/v1/mobile/events")
 
@@ -47,7 +46,7 @@ def create_app(
     app.state.platform = platform
     app.state.jobs = jobs
     problems.install(app)
-    for module in (tokens, recoms, tracking, catalog, datasources, contacts, health):
+    for module in routes.ALL:
         app.include_router(module.router)
 
     build_openapi = app.openapi

@@ -87,7 +87,7 @@ def _number(obj: dict, name: str, required: bool = False, default: float | None 
     if isinstance(value, bool):
         raise EventError(f"{name} must be a number")
     try:
-        number = _parse_number(value.strip()) if isinstance(value, str) else float(value)
+        number = parse_number(value.strip()) if isinstance(value, str) else float(value)
     except (TypeError, ValueError, OverflowError):
         raise EventError(f"{name} must be a number, got {str(value)[:40]!r}") from None
     if not math.isfinite(number) or number < 0:
@@ -95,7 +95,7 @@ def _number(obj: dict, name: str, required: bool = False, default: float | None 
     return number
 
 
-def _parse_number(text: str) -> float:
+def parse_number(text: str) -> float:
     match = _NUMBER_TEXT.match(text)
     if not match or not any(ch.isdigit() for ch in match.group(1)):
         raise ValueError(text)
@@ -329,11 +329,19 @@ class IgnoredEvent(EventError):
 _INFO_FIELDS = {"eventName", "siteId", "datetime", "cookies", "user_es_contact_id", "s_location"}
 
 
+def is_plugin_log(body: Any) -> bool:
+    """The Shopify app (and OpenCart's telemetry) post their own log records where events go."""
+    return isinstance(body, dict) and "GeneralInfo" not in body and ("log_level" in body or "typeCMS" in body)
+
+
+PLUGIN_LOG = "a plugin's log record, not an event: ignored"
+
+
 def _without_general_info(body: dict) -> dict:
     """WooCommerce posts a web-contact link `{externalCustomerId, webId, orgId, email?, phone?}` and the
     Shopify app its own log records to the tracker; the first is CustomerData, the second is ignored."""
-    if "log_level" in body or "typeCMS" in body:
-        raise IgnoredEvent("a plugin's log record, not an event: ignored")
+    if is_plugin_log(body):
+        raise IgnoredEvent(PLUGIN_LOG)
     if "webId" in body and "orgId" in body:
         info = {"eventName": "CustomerData", "externalCustomerId": body.get("externalCustomerId"),
                 "user_email": body.get("email"), "user_phone": body.get("phone"), "cookies": {"sc": body.get("webId")}}

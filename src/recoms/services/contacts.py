@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from recoms.domain import identity
-from recoms.errors import BadRequest
+from recoms.domain.platform_records import ContactRecord, RecordError, parse_contact
+from recoms.errors import BadRequest, NotFound
 from recoms.store import contacts
 from recoms.store.tokens import TokenStore
 
@@ -54,3 +56,67 @@ def resolve_contact(engine: sa.Engine, account_id: int, ids: dict[str, str], cre
 def issue_token(engine: sa.Engine, tokens: TokenStore, account_id: int, body: Any) -> str:
     contact_id = resolve_contact(engine, account_id, identifiers_from_body(body))
     return tokens.issue(account_id, contact_id)
+
+
+MAX_CONTACTS = 3000
+
+
+@dataclass
+class UpsertResult:
+    contact_ids: list[int | None]
+    failed: list[dict[str, Any]]
+
+
+def upsert_contacts(engine: sa.Engine, account_id: int, records: list[Any], contact_fields: Any = None) -> UpsertResult:
+    """Create or update contacts from the platform's contact records, each on its own: a bad record is
+    reported by index (with the reason) and the others are stored."""
+    if len(records) > MAX_CONTACTS:
+        raise BadRequest(f"at most {MAX_CONTACTS} contacts per request; send the rest in another")
+    result = UpsertResult([], [])
+    parsed: list[tuple[int, ContactRecord]] = []
+    for index, raw in enumerate(records):
+        try:
+            parsed.append((index, parse_contact(raw, contact_fields)))
+        except RecordError as exc:
+            result.failed.append({"index": index, "errorMessage": str(exc)})
+            result.contact_ids.append(None)
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                done = [_upsert_one(conn, account_id, record) for _index, record in parsed]
+            break
+        except IntegrityError:  # a concurrent request created one of these contacts first
+            if attempt:
+                raise
+    by_index = dict(zip((i for i, _ in parsed), done, strict=True))
+    result.contact_ids = [by_index.get(i) for i in range(len(records))]
+    return result
+
+
+def _upsert_one(conn: sa.Connection, account_id: int, record: ContactRecord) -> int:
+    contact_id = contacts.resolve(conn, account_id, record.ids)
+    contacts.remove_identifiers(conn, account_id, contact_id, record.cleared)
+    if record.attributes:
+        contacts.set_attributes(conn, account_id, contact_id, record.attributes)
+    return contact_id
+
+
+def delete_contact(engine: sa.Engine, account_id: int, fields: dict[str, Any], erase: bool) -> int:
+    """Delete a contact found by identifier: it loses its identifiers (nobody can be linked to it again);
+    with `erase` it is forgotten altogether (SPEC: a person's data can be erased)."""
+    try:
+        ids = identity.from_fields({k: v for k, v in fields.items() if v not in (None, "")})
+    except identity.IdentifierError as exc:
+        raise BadRequest(str(exc)) from None
+    if not ids:
+        raise BadRequest("name the contact: externalCustomerId, email or phone")
+    with engine.begin() as conn:
+        contact_id = contacts.resolve(conn, account_id, ids, create=False)
+        if contact_id is None:
+            named = ", ".join(f"{k}={v!r}" for k, v in fields.items() if v not in (None, ""))
+            raise NotFound(f"Contact with {named} not found")
+        if erase:
+            contacts.erase(conn, account_id, contact_id)
+        else:
+            contacts.remove_identifiers(conn, account_id, contact_id, set(identity.KINDS))
+    return contact_id

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.domain.accounts import Account
+from recoms.domain.datasource import DataSource
+from recoms.domain.product import Product
 from recoms.domain.rules import Conditional, ContactFieldRule, Filter, Rule, RuleError, parse_filters
 from recoms.errors import BadRequest
 from recoms.services.accounts import require_recommendations
@@ -87,6 +89,24 @@ class Recommendations:
         self.serving = serving
 
     def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> list[bytes]:
+        ds, history, contact = self._prepare(account, ds_id, contact_id, req)
+        return self.serving.recommend(
+            account.id, ds, req.products, req.categories, req.filters, history, contact
+        )
+
+    def serve_products(
+        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest
+    ) -> list[Product]:
+        """The same answer as `serve`, as products (for the mobile SDK's own response shape)."""
+        ds, history, contact = self._prepare(account, ds_id, contact_id, req)
+        return self.serving.recommend_products(
+            account.id, ds, req.products, req.categories, req.filters, history, contact
+        )
+
+    def _prepare(
+        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest
+    ) -> tuple[DataSource, Any, dict[str, Any] | None]:
+        """Plan, data source and context checks; the contact's history and attributes when they are used."""
         require_recommendations(account)
         ds = self.datasources.cached(account.id, ds_id)
         bound = self.serving.state(account.id).bind(ds)
@@ -103,6 +123,4 @@ class Recommendations:
             with self.engine.connect() as conn:
                 found = contacts.get_contact(conn, account.id, contact_id)
                 contact = found["attributes"] if found else None
-        return self.serving.recommend(
-            account.id, ds, req.products, req.categories, req.filters, history, contact
-        )
+        return ds, history, contact

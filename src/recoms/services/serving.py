@@ -19,6 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from recoms.domain.datasource import DataSource
+from recoms.domain.product import Product
 from recoms.domain.rules import Filter
 from recoms.recommenders import rules as rules_engine
 from recoms.recommenders.base import Query, Recommender
@@ -153,12 +154,12 @@ class ServingEngine:
                 log.exception("WAL checkpoint failed")
 
     # ---- requests -----------------------------------------------------------------------------
-    def recommend(
+    def pick(
         self, account_id: int, ds: DataSource, product_ids: Sequence[str], categories: Sequence[str],
         filters: Sequence[Filter] = (), history: tuple[list[str], np.ndarray, np.ndarray] | None = None,
         contact: dict[str, Any] | None = None,
-    ) -> list[bytes]:
-        """The data source's products as ready JSON fragments, best first."""
+    ) -> tuple[Catalog, list[int]]:
+        """The data source's picks as indices into the catalog they were picked from, best first."""
         state = self.state(account_id)
         catalog = state.catalog
         query = Query(
@@ -173,11 +174,29 @@ class ServingEngine:
             query.history_items, query.history_kinds, query.history_ts = idx[known], kinds[known], ts[known]
         bound = state.bind(ds)
         if bound.model is None:
-            return []
+            return catalog, []
         picked = rules_engine.recommend(
             bound.model, bound.fallbacks, catalog, query, ds.size, ds.rules, filters, contact
         )
+        return catalog, picked
+
+    def recommend(
+        self, account_id: int, ds: DataSource, product_ids: Sequence[str], categories: Sequence[str],
+        filters: Sequence[Filter] = (), history: tuple[list[str], np.ndarray, np.ndarray] | None = None,
+        contact: dict[str, Any] | None = None,
+    ) -> list[bytes]:
+        """The data source's products as ready JSON fragments, best first (the hot path)."""
+        catalog, picked = self.pick(account_id, ds, product_ids, categories, filters, history, contact)
         return [catalog.fragments[i] for i in picked]
+
+    def recommend_products(
+        self, account_id: int, ds: DataSource, product_ids: Sequence[str], categories: Sequence[str],
+        filters: Sequence[Filter] = (), history: tuple[list[str], np.ndarray, np.ndarray] | None = None,
+        contact: dict[str, Any] | None = None,
+    ) -> list[Product]:
+        """The same picks as products, for callers that answer in another shape (the mobile SDK)."""
+        catalog, picked = self.pick(account_id, ds, product_ids, categories, filters, history, contact)
+        return [catalog.products[i] for i in picked]
 
 
 def _untrained(ds: DataSource) -> Recommender | None:

@@ -8,14 +8,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from recoms.domain import mobile_sdk
 from recoms.domain.events import EventError, IgnoredEvent, TrackedEvent, parse_mobile, parse_web
+from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
 from recoms.store import activity, contacts, products
 from recoms.store.db import now_ms
 
 Parser = Callable[[Any, int], TrackedEvent]
-PARSERS: dict[str, Parser] = {"web": parse_web, "mobile": parse_mobile}
+PARSERS: dict[str, Parser] = {
+    "web": parse_web, "mobile": parse_mobile, "orders": parse_order, "reteno": mobile_sdk.parse_event,
+}
 
 
 ANONYMOUS = "no visitor identifier: stored as anonymous (counts for store-wide models only)"

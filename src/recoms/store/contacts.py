@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from recoms.domain.identity import KINDS
 from recoms.store.db import now_ms
-from recoms.store.tables import carts, contact_identifiers, contacts, events, interactions, orders
+from recoms.store.tables import carts, contact_identifiers, contacts, events, interactions, orders, recom_events, tokens
 
 ci = contact_identifiers
 
@@ -174,3 +174,28 @@ def live_contact_sql(account_id: int, contact_id: int) -> sa.ScalarSelect:
         .where(contacts.c.account_id == account_id, contacts.c.id == contact_id)
         .scalar_subquery()
     )
+
+
+def remove_identifiers(conn: sa.Connection, account_id: int, contact_id: int, kinds: set[str]) -> None:
+    """The contact no longer has these kinds of identifier (a shop removed a phone, say)."""
+    if kinds:
+        conn.execute(ci.delete().where(ci.c.account_id == account_id, ci.c.contact_id == contact_id,
+                                       ci.c.kind.in_(sorted(kinds))))
+
+
+def erase(conn: sa.Connection, account_id: int, contact_id: int) -> None:
+    """Forget a person: identifiers, events, cart, attributes, tokens and the contact itself.
+
+    Their orders and purchases stay, linked to nobody: store-wide figures (bestsellers, bought
+    together) keep them, and no model can tie them to the person after the next training.
+    """
+    ids = [contact_id, *conn.execute(
+        sa.select(contacts.c.id).where(contacts.c.account_id == account_id, contacts.c.merged_into == contact_id)
+    ).scalars()]
+    for table in (ci, events, carts, tokens):
+        conn.execute(table.delete().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)))
+    for table in (interactions, orders, recom_events):
+        conn.execute(
+            table.update().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)).values(contact_id=None)
+        )
+    conn.execute(contacts.delete().where(contacts.c.account_id == account_id, contacts.c.id.in_(ids)))

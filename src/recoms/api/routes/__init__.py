@@ -1,0 +1,17 @@
+"""One module per resource; `ALL` is the order the app includes their routers in."""
+
+from recoms.api.routes import (
+    catalog,
+    contacts,
+    datasources,
+    health,
+    mobile,
+    orders,
+    recoms,
+    scripts,
+    sites,
+    tokens,
+    tracking,
+)
+
+ALL = (tokens, recoms, mobile, tracking, scripts, sites, orders, catalog, datasources, contacts, health)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from recoms.api.deps import ContactsManage, PlatformDep, RowId
+from recoms.api.deps import ContactsManage, PlatformDep, RowId, json_body
 from recoms.domain import identity
 from recoms.errors import BadRequest, NotFound
-from recoms.services.contacts import resolve_contact
+from recoms.services.contacts import delete_contact, resolve_contact, upsert_contacts
 from recoms.store import activity, contacts
 
 router = APIRouter(tags=["contacts"])
@@ -52,3 +54,45 @@ def events(contact_id: RowId, caller: ContactsManage, platform: PlatformDep, lim
         if contacts.canonical_id(conn, caller.account.id, contact_id) is None:
             raise NotFound(f"contact {contact_id} does not exist")
         return activity.list_events(conn, caller.account.id, contact_id, limit)
+
+
+CONTACT_EXAMPLE = {"externalCustomerId": "c-1001", "firstName": "Anna", "lastName": "Smith",
+                   "channels": [{"type": "email", "value": "anna@example.com"},
+                                {"type": "sms", "value": "380501234567"}]}
+
+
+@router.post("/api/v1/contact", summary="Create or update one contact (the platform's contact record)",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "example": CONTACT_EXAMPLE}}}})
+async def upsert_one(request: Request, caller: ContactsManage, platform: PlatformDep) -> dict[str, Any]:
+    body = await json_body(request)
+    result = await run_in_threadpool(upsert_contacts, platform.engine, caller.account.id, [body])
+    if result.failed:
+        raise BadRequest(result.failed[0]["errorMessage"])
+    return {"id": result.contact_ids[0]}
+
+
+@router.post("/api/v1/contacts", summary="Create or update many contacts (at most 3000)",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "example": {"contacts": [CONTACT_EXAMPLE], "dedupeOn": "externalCustomerId"}}}}})
+async def upsert_many(request: Request, caller: ContactsManage, platform: PlatformDep) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("contacts"), list):
+        raise BadRequest('the body must be {"contacts": [...], "dedupeOn": ...}')
+    result = await run_in_threadpool(
+        upsert_contacts, platform.engine, caller.account.id, body["contacts"], body.get("contactFields")
+    )
+    # Imported at once: `id` 0 and a session id are what the platform's clients check for.
+    return {"id": 0, "asyncSessionId": str(uuid.uuid4()), "failedContacts": result.failed}
+
+
+@router.delete("/api/v1/contact", summary="Delete a contact by identifier (erase=true: forget it entirely)")
+async def delete(request: Request, caller: ContactsManage, platform: PlatformDep) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(request.query_params)
+    if not fields and await request.body():  # OpenCart's older client sends them as a JSON body
+        body = await json_body(request)
+        fields = body if isinstance(body, dict) else {}
+    erase = str(fields.pop("erase", "false")).lower() in ("1", "true")
+    wanted = {k: fields.get(k) for k in ("externalCustomerId", "email", "phone")}
+    contact_id = await run_in_threadpool(delete_contact, platform.engine, caller.account.id, wanted, erase)
+    return {"id": contact_id, "erased": erase}

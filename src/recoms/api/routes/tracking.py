@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from recoms.api.deps import PlatformDep, TrackingWrite, json_body, key_from_header, key_from_request
-from recoms.errors import BadRequest, Unauthorized
+from recoms.api.deps import PlatformDep, TrackingOrMobile, json_body, key_from_header, key_from_request
+from recoms.domain.events import PLUGIN_LOG, is_plugin_log
+from recoms.errors import BadRequest, Forbidden, Unauthorized
 from recoms.services.platform import Platform
 from recoms.services.tracking import IngestResult, ingest
 
@@ -58,6 +59,9 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
     by_site: dict[str, list[int]] = defaultdict(list)
     result = IngestResult()
     for index, event in enumerate(events):
+        if is_plugin_log(event):
+            result.ignored.append({"index": index, "reason": PLUGIN_LOG})
+            continue
         info = event.get("GeneralInfo") if isinstance(event, dict) else None
         site = info.get("siteId") if isinstance(info, dict) else None
         site = site or default_site
@@ -106,11 +110,34 @@ async def platform_tracker(request: Request, platform: PlatformDep) -> dict[str,
     return await _tracker(request, platform)
 
 
-@router.post("/api/v1/events", summary="Server-side import of tracker envelopes (API key)",
-             openapi_extra=ENVELOPES)
-async def import_events(request: Request, caller: TrackingWrite, platform: PlatformDep) -> dict[str, Any]:
-    events = _as_list(await json_body(request), platform.settings.max_batch_events)
-    result = await run_in_threadpool(ingest, platform.engine, caller.account.id, events, "api", "web")
+def _sdk_batch(body: Any, max_events: int) -> list[Any] | None:
+    """The mobile SDK's batch `{"deviceId", "externalUserId"?, "events": [{"eventTypeKey", ...}]}` as
+    single events, each carrying its batch's identifiers; None for tracker envelopes."""
+    if not isinstance(body, dict) or not isinstance(body.get("events"), list):
+        return None
+    first = body["events"][0] if body["events"] else None
+    if "deviceId" not in body and not (isinstance(first, dict) and "eventTypeKey" in first):
+        return None
+    events = _as_list(body["events"], max_events)
+    batch_ids = {"deviceId": body.get("deviceId"), "externalUserId": body.get("externalUserId")}
+    return [{**event, **batch_ids} if isinstance(event, dict) else event for event in events]
+
+
+@router.post("/api/v1/events", summary="Events from a shop's server (tracker envelopes) or its mobile app (the "
+             "Reteno SDK's batch)", openapi_extra=ENVELOPES)
+async def import_events(request: Request, caller: TrackingOrMobile, platform: PlatformDep) -> dict[str, Any]:
+    """API key with tracking:write (Basic), or the app's key with the `mobile` scope (X-Reteno-Access-Key),
+    which may send only the SDK's batches."""
+    body = await json_body(request)
+    max_events = platform.settings.max_batch_events
+    sdk_events = _sdk_batch(body, max_events)
+    if sdk_events is not None:
+        result = await run_in_threadpool(ingest, platform.engine, caller.account.id, sdk_events, "mobile", "reteno")
+        return _respond(result)
+    if not caller.key.allows("tracking:write"):
+        raise Forbidden("a mobile key sends the SDK's events only; tracker envelopes need tracking:write")
+    result = await run_in_threadpool(ingest, platform.engine, caller.account.id, _as_list(body, max_events), "api",
+                                     "web")
     return _respond(result)
 
 
