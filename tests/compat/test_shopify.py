@@ -22,6 +22,7 @@ from tests.compat.wire import (
     basic,
     cart_of,
     contact_of,
+    domain_of,
     event_types,
     identifiers,
     interactions_of,
@@ -85,12 +86,12 @@ def test_s1_account_info_is_the_key_check(app, shop):
 
 
 def test_s2_domain_registration_returns_the_site_id_every_time(app, shop, make_shop):
-    first = app.fetch("POST", "/api/v1/site/domains", {"domain": "www.mystore.com"})
-    again = app.fetch("POST", "/api/v1/site/domains", {"domain": "www.mystore.com"})
+    first = app.fetch("POST", "/api/v1/site/domains", {"domain": "www." + domain_of(shop)})
+    again = app.fetch("POST", "/api/v1/site/domains", {"domain": "www." + domain_of(shop)})
     assert first["siteId"] == again["siteId"] == shop.site_id
     other = ShopifyApp(make_shop())
     with pytest.raises(ClientError) as taken:
-        other.fetch("POST", "/api/v1/site/domains", {"domain": "www.mystore.com"})
+        other.fetch("POST", "/api/v1/site/domains", {"domain": "www." + domain_of(shop)})
     assert "Domain is already registered" in taken.value.message  # the app's domainAlreadyRegisteredError
 
 

@@ -92,3 +92,8 @@ def cart_of(platform, account_id: int, contact_id: int) -> list[str]:
 
 def event_types(platform, account_id: int) -> list[str]:
     return [r.type for r in rows(platform, events, account_id)]
+
+
+def domain_of(shop) -> str:
+    """A host of this test shop's own (domains are unique across accounts, and tests share a store)."""
+    return f"shop{shop.account_id}.example.com"

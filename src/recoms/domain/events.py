@@ -169,7 +169,8 @@ def _product_page(p: dict) -> dict:
 def _guid(p: dict) -> str | None:
     """A cart's GUID; PHP integrations send `false` when they have none."""
     value = p.get("GUID")
-    return _text(p, "GUID", required=False, max_len=200) if isinstance(value, (str, int)) else None
+    ok = isinstance(value, (str, int)) and not isinstance(value, bool)
+    return _text(p, "GUID", required=False, max_len=200) if ok else None
 
 
 def _status_cart(p: dict) -> dict:
