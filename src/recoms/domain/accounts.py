@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ SCOPES = (
     "mobile",
 )
 ADMIN = "admin"
+# What a site id can look like (ours: `site_` + URL-safe base64; the platform's: 32 hex digits).
+SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)

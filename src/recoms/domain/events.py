@@ -18,6 +18,7 @@ from recoms.domain.product import split_category, tag_name
 WEB_TYPES = (
     "ProductPage", "StatusCart", "PurchasedItems", "CategoryPage", "CustomerData", "SearchRequest",
     "AddToWishlist", "MainPage", "NotFound", "StatusCartPage", "ProductImpressions", "ProductUpdate",
+    "PageView",  # the platform's tracker sends one on every page; stored, no effect
 )
 # Mobile event names -> web event types (order status changes have no web twin).
 MOBILE_TYPES = {
@@ -281,6 +282,7 @@ PARSERS = {
     "MainPage": _no_payload,
     "NotFound": _no_payload,
     "StatusCartPage": _no_payload,
+    "PageView": _no_payload,
     "ProductImpressions": _impressions,
     "ProductUpdate": _product_update,
     "OrderUpdated": _order_status,

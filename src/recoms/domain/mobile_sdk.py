@@ -20,12 +20,13 @@ import orjson
 from recoms.domain import identity
 from recoms.domain.events import (
     FUTURE_TOLERANCE_MS,
-    MAX_ITEMS_PER_EVENT,
     NO_IDENTITY_NEEDED,
     EventError,
     TrackedEvent,
     _flag,
+    _list,
     _number,
+    _object,
     _product_key,
     _text,
     _timestamp,
@@ -36,20 +37,6 @@ from recoms.errors import BadRequest
 
 class SdkRequestError(BadRequest):
     """A request body the SDK could not have meant (the SDK drops a batch on a 4xx and keeps it on a 5xx)."""
-
-
-def _object(value: Any, what: str) -> dict:
-    if not isinstance(value, dict):
-        raise EventError(f"{what} must be an object")
-    return value
-
-
-def _list(value: Any, what: str) -> list:
-    if not isinstance(value, list):
-        raise EventError(f"{what} must be an array")
-    if len(value) > MAX_ITEMS_PER_EVENT:
-        raise EventError(f"{what} has more than {MAX_ITEMS_PER_EVENT} entries")
-    return value
 
 
 # ---- times ----------------------------------------------------------------------------------------
@@ -242,7 +229,7 @@ def parse_event(raw: Any, now_ms: int | None = None) -> TrackedEvent:
         return TrackedEvent("Custom", ts, ids, {"name": key, "params": params}, dict(event))
     kind, payload = build(params)
     if key in ORDER_EVENTS:
-        ids = {**_buyer(params), **ids}  # the app's own user comes first
+        ids = {**_buyer(params), **ids}  # the app's own identifiers win over the order's
     if not ids and kind not in NO_IDENTITY_NEEDED:
         raise EventError("no identifier: deviceId is empty and there is no externalUserId")
     return TrackedEvent(kind, ts, ids, payload, dict(event))

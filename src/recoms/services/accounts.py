@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recoms.domain.accounts import ADMIN, Account, ApiKey
+from recoms.domain.accounts import ADMIN, SITE_ID, Account, ApiKey
 from recoms.errors import Forbidden, NotFound, Unauthorized
 from recoms.store import accounts as store
 
@@ -41,7 +41,10 @@ class AccountDirectory:
     def account(self, account_id: int) -> Account | None:
         return self._cached(self._accounts, account_id, store.get_account)
 
-    def site(self, site_id: str) -> Account | None:
+    def site(self, site_id: object) -> Account | None:
+        """The account of a public site id; anything not shaped like one is unknown without a lookup."""
+        if not isinstance(site_id, str) or not SITE_ID.fullmatch(site_id):
+            return None
         return self._cached(self._sites, site_id, store.account_by_site)
 
     def authenticate(self, secret: str | None, *scopes: str) -> tuple[ApiKey, Account]:

@@ -8,7 +8,9 @@
  *   - directly: <script src="https://recoms.example.com/tracker.js" data-site-id="site_..."></script>
  *     recoms.track("ProductPage", {productKey: "P1", price: 9.9, isInStock: 1});
  *     recoms.identify({externalCustomerId: "c-1", user_email: "a@b.c"});   (sends CustomerData)
- * `data-endpoint` on the script tag overrides where events go.
+ * Events go to the recoms this script came from (its origin and path prefix) + /api/v2/tracking, unless
+ * `data-endpoint` on the tag (or `endpoint` in __recomsConfig) says otherwise; `data-org-id` fills
+ * `_esConfig.orgId` in the tag mode.
  */
 (function (w, d) {
   "use strict";

@@ -65,7 +65,7 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
         info = event.get("GeneralInfo") if isinstance(event, dict) else None
         site = info.get("siteId") if isinstance(info, dict) else None
         site = site or default_site
-        if not isinstance(site, str) or len(site) > 64 or platform.directory.site(site) is None:
+        if platform.directory.site(site) is None:
             result.errors.append({"index": index, "reason": f"unknown or missing siteId {str(site)[:64]!r}"})
             continue
         by_site[site].append(index)
