@@ -32,6 +32,7 @@ UNKNOWN_ID = "999999999"
 GOOD_BODIES: dict[tuple[str, str], Any] = {
     ("put", "/api/v1/datasources/{ds_id}"): {"name": "x", "algorithm": "bestsellers"},
     ("post", "/api/v1/recoms/{dataSourceId}"): {"products": ["P1"]},
+    ("post", "/api/v1/recoms/{recomVariantId}/request"): {"products": ["P1"]},
 }
 # Bodies with wrong types or missing parts, and the status each must get.
 BAD_BODIES: dict[tuple[str, str], list[tuple[Any, int]]] = {
@@ -45,6 +46,15 @@ BAD_BODIES: dict[tuple[str, str], list[tuple[Any, int]]] = {
                                       ({"name": "x", "algorithm": "bestsellers", "size": "ten"}, 422),
                                       ({"name": "x", "algorithm": "bestsellers", "rules": [{"type": 1}]}, 422)],
     ("put", "/api/v1/datasources/{ds_id}"): [({"name": "x"}, 422)],
+    ("post", "/api/v1/recoms/{recomVariantId}/request"): [({"fields": "name"}, 400), ({"products": 5}, 400),
+                                                          ({"filters": "brand"}, 400)],
+    ("post", "/api/v1/recoms/events"): [({"events": "x"}, 400), ({"events": [{"impressions": [{}]}]}, 400)],
+    ("post", "/api/v1/device"): [({"deviceId": 5.5}, 400), ({}, 400)],
+    ("post", "/api/v1/user"): [({"deviceId": "d", "userAttributes": "x"}, 400), ({}, 400)],
+    ("post", "/api/v1/orders"): [({"orders": []}, 400), ({"orders": [{"items": []}]}, 400), ([], 400)],
+    ("post", "/api/v1/contact"): [({}, 400), ({"channels": [{"type": "email", "value": "nope"}]}, 400)],
+    ("post", "/api/v1/contacts"): [({"contacts": "x"}, 400), ([], 400)],
+    ("post", "/api/v1/site/domains"): [({}, 400), ({"domain": "not a host"}, 400), ({"domain": 5}, 400)],
     ("post", "/api/v1/recoms/{dataSourceId}"): [({"products": 5}, 400), ({"products": [{"id": 1}]}, 400),
                                                 ({"filters": [{"name": "colour", "values": ["x"]}]}, 400),
                                                 ({"filters": "brand"}, 400)],

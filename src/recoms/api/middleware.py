@@ -73,7 +73,11 @@ class BodyLimit:
 class RateLimit:
     """A token bucket per client address on the write endpoints browsers and apps call (0 = off)."""
 
-    PATHS = ("/api/v2/tracking", "/api/v1/mobile/events", "/api/v1/events", "/api/v1/auth/contact/token")
+    PATHS = frozenset({
+        "/api/v2/tracking", "/api/v2", "/api/v1/mobile/events", "/api/v1/events", "/api/v1/auth/contact/token",
+        "/api/v1/recoms/events", "/api/v1/device", "/api/v1/user", "/api/v1/orders", "/api/v1/contact",
+        "/api/v1/contacts",
+    })
 
     def __init__(self, app: ASGIApp, per_second: float) -> None:
         self.app, self.rate = app, per_second
@@ -81,7 +85,7 @@ class RateLimit:
         self.buckets: dict[str, tuple[float, float]] = {}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
-        if self.rate <= 0 or scope["type"] != "http" or not scope["path"].startswith(self.PATHS):
+        if self.rate <= 0 or scope["type"] != "http" or scope["path"] not in self.PATHS:
             return await self.app(scope, receive, send)
         client = (scope.get("client") or ("?", 0))[0]
         now = time.monotonic()

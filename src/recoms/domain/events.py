@@ -59,7 +59,7 @@ class TrackedEvent:
 
 # ---- field coercion: trackers send numbers as strings and flags as 0/1/"true" -------------------
 
-def _text(obj: dict, name: str, required: bool = True, max_len: int = 1000) -> str | None:
+def text_field(obj: dict, name: str, required: bool = True, max_len: int = 1000) -> str | None:
     value = obj.get(name)
     if value is None or value == "":
         if required:
@@ -79,7 +79,7 @@ def _text(obj: dict, name: str, required: bool = True, max_len: int = 1000) -> s
 _NUMBER_TEXT = re.compile(r"^[^\d+\-.]{0,8}?([+-]?(?:\d[\d\s\u00a0]*)?(?:[.,]\d+)?(?:[eE][+-]?\d+)?)[^\d]{0,8}$")
 
 
-def _number(obj: dict, name: str, required: bool = False, default: float | None = None) -> float | None:
+def number_field(obj: dict, name: str, required: bool = False, default: float | None = None) -> float | None:
     value = obj.get(name)
     if value is None or value == "":
         if required:
@@ -103,7 +103,7 @@ def parse_number(text: str) -> float:
     return float(re.sub(r"[\s\u00a0]", "", match.group(1)).replace(",", "."))
 
 
-def _flag(obj: dict, name: str) -> bool | None:
+def flag_field(obj: dict, name: str) -> bool | None:
     value = obj.get(name)
     if value is None or value == "":
         return None
@@ -116,20 +116,20 @@ def _flag(obj: dict, name: str) -> bool | None:
     raise EventError(f"{name} must be 0 or 1, got {value!r}")
 
 
-def _product_key(obj: dict, *names: str) -> str:
+def product_key(obj: dict, *names: str) -> str:
     for name in names:
         if obj.get(name) not in (None, ""):
-            return _text(obj, name, max_len=200)  # type: ignore[return-value]
+            return text_field(obj, name, max_len=200)  # type: ignore[return-value]
     raise EventError(f"{names[0]} is required")
 
 
-def _object(value: Any, what: str) -> dict:
+def as_object(value: Any, what: str) -> dict:
     if not isinstance(value, dict):
         raise EventError(f"{what} must be an object")
     return value
 
 
-def _list(value: Any, what: str) -> list:
+def as_list(value: Any, what: str) -> list:
     if not isinstance(value, list):
         raise EventError(f"{what} must be an array")
     if len(value) > MAX_ITEMS_PER_EVENT:
@@ -147,12 +147,12 @@ def _tags(obj: dict) -> dict[str, str]:
 
 def _line_items(products: Any, key_names: tuple[str, ...], price_names: tuple[str, ...]) -> list[dict]:
     items = []
-    for i, entry in enumerate(_list(products, "Products")):
-        entry = _object(entry, f"Products[{i}]")
+    for i, entry in enumerate(as_list(products, "Products")):
+        entry = as_object(entry, f"Products[{i}]")
         try:
-            price = next((_number(entry, n) for n in price_names if entry.get(n) not in (None, "")), None)
-            quantity = _number(entry, "quantity", default=1.0)
-            items.append({"product_id": _product_key(entry, *key_names), "price": price, "quantity": quantity})
+            price = next((number_field(entry, n) for n in price_names if entry.get(n) not in (None, "")), None)
+            quantity = number_field(entry, "quantity", default=1.0)
+            items.append({"product_id": product_key(entry, *key_names), "price": price, "quantity": quantity})
         except EventError as exc:
             raise EventError(f"Products[{i}]: {exc}") from None
     return items
@@ -160,9 +160,9 @@ def _line_items(products: Any, key_names: tuple[str, ...], price_names: tuple[st
 
 def _product_page(p: dict) -> dict:
     return {
-        "product_id": _product_key(p, "productKey", "product_id", "productId"),
-        "price": _number(p, "price"),
-        "in_stock": _flag(p, "isInStock"),
+        "product_id": product_key(p, "productKey", "product_id", "productId"),
+        "price": number_field(p, "price"),
+        "in_stock": flag_field(p, "isInStock"),
         "tags": _tags(p),
     }
 
@@ -171,7 +171,7 @@ def _guid(p: dict) -> str | None:
     """A cart's GUID; PHP integrations send `false` when they have none."""
     value = p.get("GUID")
     ok = isinstance(value, (str, int)) and not isinstance(value, bool)
-    return _text(p, "GUID", required=False, max_len=200) if ok else None
+    return text_field(p, "GUID", required=False, max_len=200) if ok else None
 
 
 def _status_cart(p: dict) -> dict:
@@ -182,7 +182,7 @@ def _status_cart(p: dict) -> dict:
 
 def _order_number(p: dict, name: str) -> str:
     """The web tracker says OrderNumber, the mobile SDK orderNumber: either is accepted."""
-    number = _text(p, "OrderNumber", required=False, max_len=200) or _text(p, "orderNumber", required=False,
+    number = text_field(p, "OrderNumber", required=False, max_len=200) or text_field(p, "orderNumber", required=False,
                                                                             max_len=200)
     if not number:
         raise EventError(f"{name} is required")
@@ -202,7 +202,7 @@ def _purchased_items(p: dict) -> dict:
 
 
 def _category_page(p: dict) -> dict:
-    return {"category": _product_key(p, "categoryKey", "category")}
+    return {"category": product_key(p, "categoryKey", "category")}
 
 
 def _customer_data(p: dict) -> dict:
@@ -218,16 +218,16 @@ def _customer_data(p: dict) -> dict:
 
 
 def _search(p: dict) -> dict:
-    return {"search": _text(p, "search"), "is_found": _flag(p, "isFound")}
+    return {"search": text_field(p, "search"), "is_found": flag_field(p, "isFound")}
 
 
 def _impressions(p: dict) -> dict:
     items = []
-    for i, entry in enumerate(_list(p.get("Products", p.get("products", [])), "Products")):
-        entry = _object(entry, f"Products[{i}]")
+    for i, entry in enumerate(as_list(p.get("Products", p.get("products", [])), "Products")):
+        entry = as_object(entry, f"Products[{i}]")
         items.append({
-            "product_id": _product_key(entry, "product_id", "productKey"),
-            "container_type": _text(entry, "container_type", required=False, max_len=100),
+            "product_id": product_key(entry, "product_id", "productKey"),
+            "container_type": text_field(entry, "container_type", required=False, max_len=100),
         })
     return {"items": items}
 
@@ -235,21 +235,21 @@ def _impressions(p: dict) -> dict:
 def _product_update(p: Any) -> dict:
     entries = p if isinstance(p, list) else [p]
     patches = []
-    for i, entry in enumerate(_list(entries, "ProductUpdate")):
-        entry = _object(entry, f"ProductUpdate[{i}]")
+    for i, entry in enumerate(as_list(entries, "ProductUpdate")):
+        entry = as_object(entry, f"ProductUpdate[{i}]")
         try:
-            patch: dict[str, Any] = {"id": _product_key(entry, "product_id", "productKey", "id")}
+            patch: dict[str, Any] = {"id": product_key(entry, "product_id", "productKey", "id")}
             for src, dst in (("name", "name"), ("brand", "brand"), ("description", "descr"), ("url", "url")):
-                value = _text(entry, src, required=False, max_len=10000)
+                value = text_field(entry, src, required=False, max_len=10000)
                 if value is not None:
                     patch[dst] = value
-            price = _number(entry, "unit_price") if "unit_price" in entry else _number(entry, "price")
+            price = number_field(entry, "unit_price") if "unit_price" in entry else number_field(entry, "price")
             if price is not None:
                 patch["price"] = price
-            stock = _flag(entry, "isInStock")
+            stock = flag_field(entry, "isInStock")
             if stock is not None:
                 patch["in_stock"] = stock
-            category = _text(entry, "category", required=False)
+            category = text_field(entry, "category", required=False)
             if category is not None:
                 patch["category"] = split_category(category)
             tags = _tags(entry)
@@ -291,7 +291,7 @@ PARSERS = {
 }
 
 
-def _timestamp(value: Any, now_ms: int) -> int:
+def timestamp_ms(value: Any, now_ms: int) -> int:
     if value is None or value == "":
         return now_ms
     if isinstance(value, bool):
@@ -311,16 +311,16 @@ def parse_web(envelope: Any, now_ms: int | None = None) -> TrackedEvent:
     """A tracker envelope `{"GeneralInfo": {...}, "<eventName>": payload}`, in any form the platform's
     integrations send it (see `_section`), or a WooCommerce web-contact link."""
     now_ms = now_ms or int(time.time() * 1000)
-    envelope = _object(envelope, "event")
+    envelope = as_object(envelope, "event")
     if "GeneralInfo" not in envelope:
         envelope = _without_general_info(envelope)
-    info = _object(envelope.get("GeneralInfo"), "GeneralInfo")
+    info = as_object(envelope.get("GeneralInfo"), "GeneralInfo")
     name = info.get("eventName")
     if name not in WEB_TYPES:
         raise EventError(f"eventName {str(name)[:60]!r} is not one of {', '.join(WEB_TYPES)}")
     payload = _section(envelope, name, info)
     cookies = info.get("cookies") or {}
-    fields = {**_object(cookies, "GeneralInfo.cookies"), **info}
+    fields = {**as_object(cookies, "GeneralInfo.cookies"), **info}
     return _finish(name, payload, fields, info.get("datetime"), now_ms, envelope, info.get("user_es_contact_id"))
 
 
@@ -373,7 +373,7 @@ def _section(envelope: dict, name: str, info: dict) -> Any:
         return section
     if isinstance(section, list) and name in ("StatusCart", "PurchasedItems", "ProductImpressions"):
         section = {"Products": section}
-    section = _object(section, name)
+    section = as_object(section, name)
     if name in ("StatusCart", "PurchasedItems"):
         # Order number and cart GUID may sit beside the section (the browser form) or inside it.
         beside = {k: envelope[k] for k in ("GUID", "OrderNumber") if k in envelope and k not in section}
@@ -389,7 +389,7 @@ def _section(envelope: dict, name: str, info: dict) -> Any:
 def parse_mobile(event: Any, now_ms: int | None = None) -> TrackedEvent:
     """A mobile event `{"eventName": "productViewed", "userPseudoId": ..., "params": {...} | [{name, value}]}`."""
     now_ms = now_ms or int(time.time() * 1000)
-    event = _object(event, "event")
+    event = as_object(event, "event")
     name = event.get("eventName", event.get("eventTypeKey"))
     if name not in MOBILE_TYPES:
         raise EventError(f"eventName {name!r} is not one of {', '.join(MOBILE_TYPES)}")
@@ -399,7 +399,7 @@ def parse_mobile(event: Any, now_ms: int | None = None) -> TrackedEvent:
             params = {entry["name"]: entry.get("value") for entry in params}
         except (TypeError, KeyError):
             raise EventError("params must be an object or a list of {name, value}") from None
-    params = _object(params, "params")
+    params = as_object(params, "params")
     kind = MOBILE_TYPES[name]
     return _finish(kind, params, event, event.get("datetime"), now_ms, event, event.get("contactId"))
 
@@ -417,4 +417,4 @@ def _finish(kind: str, payload: Any, id_fields: dict, ts: Any, now_ms: int, raw:
             raise EventError("user_es_contact_id must be an integer") from None
     if not ids and contact_id is None and kind not in NO_IDENTITY_NEEDED:
         raise EventError("no visitor identifier: give cookies.sc, externalCustomerId, email, phone or userPseudoId")
-    return TrackedEvent(kind, _timestamp(ts, now_ms), ids, PARSERS[kind](payload), raw, contact_id)
+    return TrackedEvent(kind, timestamp_ms(ts, now_ms), ids, PARSERS[kind](payload), raw, contact_id)

@@ -23,13 +23,13 @@ from recoms.domain.events import (
     NO_IDENTITY_NEEDED,
     EventError,
     TrackedEvent,
-    _flag,
-    _list,
-    _number,
-    _object,
-    _product_key,
-    _text,
-    _timestamp,
+    as_list,
+    as_object,
+    flag_field,
+    number_field,
+    product_key,
+    text_field,
+    timestamp_ms,
 )
 from recoms.domain.product import Product, tag_name
 from recoms.errors import BadRequest
@@ -47,7 +47,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def occurred_ms(value: Any, now_ms: int, name: str = "occurred") -> int:
     """`2024-01-01T10:00:00.123Z`, `…:00Z`, `…T10:00` (iOS recom events: no seconds, UTC) -> epoch ms."""
     if value is None or value == "" or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return _timestamp(value, now_ms)
+        return timestamp_ms(value, now_ms)
     if not isinstance(value, str):
         raise EventError(f"{name} must be an ISO 8601 time")
     try:
@@ -83,7 +83,7 @@ def _params(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
-    for i, entry in enumerate(_list(value, "params")):
+    for i, entry in enumerate(as_list(value, "params")):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"]:
             raise EventError(f"params[{i}] must be an object with a non-empty name")
         out.setdefault(entry["name"], entry.get("value"))
@@ -119,7 +119,7 @@ def _tag_text(value: Any) -> str | None:
 
 
 def _product(params: dict) -> dict:
-    product = _object(_json_param(params, "product"), "product")
+    product = as_object(_json_param(params, "product"), "product")
     tags = {}
     for key, value in product.items():
         name = tag_name(key) if key not in ("productId", "price", "isInStock") else ""
@@ -127,8 +127,8 @@ def _product(params: dict) -> dict:
         if text:
             tags[name] = text
     try:
-        return {"product_id": _product_key(product, "productId"), "price": _number(product, "price"),
-                "in_stock": _flag(product, "isInStock"), "tags": tags}
+        return {"product_id": product_key(product, "productId"), "price": number_field(product, "price"),
+                "in_stock": flag_field(product, "isInStock"), "tags": tags}
     except EventError as exc:
         raise EventError(f"product: {exc}") from None
 
@@ -136,35 +136,35 @@ def _product(params: dict) -> dict:
 def _category(params: dict) -> dict:
     value = params.get("category")
     if isinstance(value, str) and not value.lstrip().startswith("{"):
-        return {"category": _product_key(params, "category")}  # a bare category id
-    category = _object(_json_param(params, "category"), "category")
-    return {"category": _product_key(category, "productCategoryId")}
+        return {"category": product_key(params, "category")}  # a bare category id
+    category = as_object(_json_param(params, "category"), "category")
+    return {"category": product_key(category, "productCategoryId")}
 
 
 def _line_items(value: Any, what: str, keys: tuple[str, ...], price: str) -> list[dict]:
     items = []
-    for i, entry in enumerate(_list(value if value is not None else [], what)):
+    for i, entry in enumerate(as_list(value if value is not None else [], what)):
         try:
-            entry = _object(entry, "an item")
-            items.append({"product_id": _product_key(entry, *keys), "price": _number(entry, price),
-                          "quantity": _number(entry, "quantity", default=1.0)})
+            entry = as_object(entry, "an item")
+            items.append({"product_id": product_key(entry, *keys), "price": number_field(entry, price),
+                          "quantity": number_field(entry, "quantity", default=1.0)})
         except EventError as exc:
             raise EventError(f"{what}[{i}]: {exc}") from None
     return items
 
 
 def _cart(params: dict) -> dict:
-    return {"guid": _text(params, "cartId", required=False, max_len=200),
+    return {"guid": text_field(params, "cartId", required=False, max_len=200),
             "items": _line_items(_json_param(params, "products", required=False), "products", ("productId",), "price")}
 
 
 def _order_number(params: dict) -> dict:
-    return {"order_number": _text(params, "externalOrderId", max_len=200)}
+    return {"order_number": text_field(params, "externalOrderId", max_len=200)}
 
 
 def _order(params: dict, created: bool) -> tuple[str, dict]:
-    number = _text(params, "externalOrderId", max_len=200)
-    raw_status = _text(params, "status", required=False, max_len=40)
+    number = text_field(params, "externalOrderId", max_len=200)
+    raw_status = text_field(params, "status", required=False, max_len=40)
     status = ORDER_STATUSES.get((raw_status or "").upper()) if raw_status else ("created" if created else None)
     if raw_status and status is None:
         raise EventError(f"status {raw_status!r} is not one of {', '.join(ORDER_STATUSES)}")
@@ -175,8 +175,8 @@ def _order(params: dict, created: bool) -> tuple[str, dict]:
         kind = {"delivered": "OrderDelivered", "cancelled": "OrderCancelled"}.get(status or "", "OrderUpdated")
         return kind, {"order_number": number}
     return "PurchasedItems", {
-        "order_number": number, "guid": _text(params, "cartId", required=False, max_len=200), "items": items,
-        "status": status or "in_progress", "total": _number(params, "totalCost"),
+        "order_number": number, "guid": text_field(params, "cartId", required=False, max_len=200), "items": items,
+        "status": status or "in_progress", "total": number_field(params, "totalCost"),
     }
 
 
@@ -200,7 +200,9 @@ ECOMMERCE: dict[str, Any] = {
     "orderUpdated": lambda p: _order(p, created=False),
     "orderDelivered": lambda p: ("OrderDelivered", _order_number(p)),
     "orderCancelled": lambda p: ("OrderCancelled", _order_number(p)),
-    "searchRequest": lambda p: ("SearchRequest", {"search": _text(p, "search"), "is_found": _flag(p, "isFound")}),
+    "searchRequest": lambda p: (
+        "SearchRequest", {"search": text_field(p, "search"), "is_found": flag_field(p, "isFound")}
+    ),
 }
 ORDER_EVENTS = ("orderCreated", "orderUpdated")
 
@@ -212,7 +214,7 @@ def parse_event(raw: Any, now_ms: int | None = None) -> TrackedEvent:
     own events) is kept as "Custom" so that the SDK's batch is never refused for it.
     """
     now_ms = now_ms or int(time.time() * 1000)
-    event = _object(raw, "event")
+    event = as_object(raw, "event")
     key = event.get("eventTypeKey")
     if not isinstance(key, str) or not key.strip():
         raise EventError("eventTypeKey is required")
@@ -321,8 +323,8 @@ def parse_recom_events(body: Any, max_entries: int, now_ms: int | None = None) -
     errors: list[dict] = []
     for index, entry in enumerate(entries):
         try:
-            entry = _object(entry, "an entry")
-            variant = _text(entry, "recomVariantId", max_len=64)
+            entry = as_object(entry, "an entry")
+            variant = text_field(entry, "recomVariantId", max_len=64)
         except EventError as exc:
             errors.append({"index": index, "reason": str(exc)})
             continue
@@ -334,8 +336,8 @@ def parse_recom_events(body: Any, max_entries: int, now_ms: int | None = None) -
                 continue
             for j, item in enumerate(items):
                 try:
-                    item = _object(item, "an item")
-                    good.append(RecomEvent(variant, ds_id, _product_key(item, "productId"), kind,
+                    item = as_object(item, "an item")
+                    good.append(RecomEvent(variant, ds_id, product_key(item, "productId"), kind,
                                            occurred_ms(item.get("occurred"), now_ms)))
                 except EventError as exc:
                     errors.append({"index": index, "reason": f"{key}[{j}]: {exc}"})
