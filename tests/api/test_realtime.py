@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.conftest import envelope
 from tests.feeds import gmc_xml
 
@@ -58,3 +60,18 @@ def test_filters_in_the_query_string(shop):
     assert ids and all(int(i[1:]) < 5 for i in ids)
     r = shop.recoms(ds, **{"filter.sometimes.brand": "x"})
     assert r.status_code == 400 and "mode" in r.json()["detail"]
+
+
+def test_a_new_shop_serves_recently_viewed_and_new_arrivals_before_its_first_training(shop):
+    shop.feed(gmc_xml(PRODUCTS))  # no training yet
+    viewed = shop.datasource(algorithm="recently_viewed", size=5, fallback=[])
+    newest = shop.datasource(algorithm="new_arrivals", size=3, fallback=[])
+    now = int(time.time() * 1000)
+    shop.events([envelope("ProductPage", {"productKey": pid}, sc="first-visitor", ts=now - 1000 * i)
+                 for i, pid in enumerate(("P6", "P2"))])
+    token = shop.token(cookie="first-visitor")
+    r = shop.recoms(viewed, token=token)
+    assert r.status_code == 200 and [p["id"] for p in r.json()] == ["P6", "P2"]
+    assert len(shop.recommend_ids(newest)) == 3
+    personal = shop.datasource(algorithm="personal", size=3, fallback=[])
+    assert shop.recommend_ids(personal) == []  # a model to learn: nothing until the first training

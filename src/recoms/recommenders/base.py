@@ -109,6 +109,7 @@ class Recommender(ABC):
     name: ClassVar[str]
     needs: ClassVar[str | None] = None  # "products", "category" or None: what a request must carry
     uses_history: ClassVar[bool] = False  # reads the contact's own recent events at request time
+    learns: ClassVar[bool] = True  # False: nothing to fit (it reads the catalog or the history): serves untrained
     default_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **params: Any) -> None:

@@ -13,6 +13,7 @@ from recoms.recommenders.base import CART, EMPTY, VIEW, WISHLIST, Candidates, In
 class RecentlyViewed(Recommender):
     name = "recently_viewed"
     uses_history = True
+    learns = False
     default_params: ClassVar[dict[str, Any]] = {"include_carted": True}
 
     def fit(self, interactions: Interactions, items: Items) -> RecentlyViewed:

@@ -62,3 +62,8 @@ def get_algorithm(name: str) -> type[Recommender]:
     if not (isinstance(cls, type) and issubclass(cls, Recommender)):
         raise KeyError(name)
     return cls
+
+
+def algorithm_names() -> list[str]:
+    """Every algorithm this installation can run: the built-ins, then the plugins by name."""
+    return [*builtin_names(), *sorted(plugins())]

@@ -22,9 +22,9 @@ from recoms.domain.datasource import DataSource
 from recoms.domain.product import Product
 from recoms.domain.rules import Filter
 from recoms.recommenders import rules as rules_engine
-from recoms.recommenders.base import Query, Recommender
+from recoms.recommenders.base import Interactions, Query, Recommender
 from recoms.recommenders.catalog import Catalog
-from recoms.recommenders.registry import get_algorithm
+from recoms.recommenders.registry import algorithm_names, get_algorithm
 from recoms.store import products
 from recoms.store.db import checkpoint, checkpoint_in_background
 from recoms.training import snapshot
@@ -119,6 +119,11 @@ class ServingEngine:
                 except (KeyError, ValueError) as exc:  # another version's layout, or a plugin removed
                     log.warning("snapshot %s: cannot load %s: %s", version, name, exc)
                     self.unreadable.add(account_id)
+        # What needs no training serves before the account's first snapshot (a new shop's recently viewed).
+        for name in algorithm_names():
+            cls = get_algorithm(name)
+            if name not in models and not cls.learns:
+                models[name] = cls().fit(Interactions.empty(0, catalog.n), catalog.items)
         return AccountModels(version, catalog, mark, models)
 
     def refresh(self) -> None:

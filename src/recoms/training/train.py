@@ -11,16 +11,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recoms.recommenders.registry import builtin_names, get_algorithm, plugins
+from recoms.recommenders.registry import algorithm_names, get_algorithm
 from recoms.store.accounts import list_accounts
 from recoms.training import data as training_data
 from recoms.training import snapshot
 
 log = logging.getLogger(__name__)
-
-
-def algorithm_names() -> list[str]:
-    return [*builtin_names(), *sorted(plugins())]
 
 
 def config_hash(names: list[str]) -> str:
