@@ -9,14 +9,13 @@ placeholder names of one space, dates in several ISO forms.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from recoms.domain import identity
-from recoms.domain.events import FUTURE_TOLERANCE_MS, EventError, TrackedEvent, parse_number
+from recoms.domain.events import FUTURE_TOLERANCE_MS, EventError, TrackedEvent, number_field
 
 MAX_ORDER_ITEMS = 500
 # The platform's order statuses -> recoms' (an abandoned cart is no order).
@@ -129,18 +128,11 @@ def parse_date(value: Any, now_ms: int) -> int:
 
 
 def _money(order: dict, name: str) -> float | None:
-    value = order.get(name)
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise RecordError(f"{name} must be a number")
+    """A price, total or quantity as the tracker reads numbers ("45.00", 45, "", "754 USD")."""
     try:
-        number = parse_number(value.strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise RecordError(f"{name} must be a number, got {str(value)[:40]!r}") from None
-    if not math.isfinite(number) or number < 0:
-        raise RecordError(f"{name} must be a non-negative number")
-    return number
+        return number_field(order, name)
+    except EventError as exc:
+        raise RecordError(str(exc)) from None
 
 
 def _items(order: dict) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from recoms.domain import identity
 from recoms.domain.platform_records import ContactRecord, RecordError, parse_contact
 from recoms.errors import BadRequest, NotFound
-from recoms.store import contacts
+from recoms.store import activity, contacts
 from recoms.store.tokens import TokenStore
 
 TOKEN_FIELDS = ("email", "phone", "externalCustomerId", "extid", "userPseudoId", "cookie")
@@ -120,3 +120,21 @@ def delete_contact(engine: sa.Engine, account_id: int, fields: dict[str, Any], e
         else:
             contacts.remove_identifiers(conn, account_id, contact_id, set(identity.KINDS))
     return contact_id
+
+
+def contact_details(engine: sa.Engine, account_id: int, contact_id: int) -> dict[str, Any]:
+    """A contact's identifiers and attributes (following a merge); 404 when it is not this account's."""
+    with engine.connect() as conn:
+        found = contacts.get_contact(conn, account_id, contact_id)
+    if found is None:
+        raise NotFound(f"contact {contact_id} does not exist")
+    return found
+
+
+def contact_events(engine: sa.Engine, account_id: int, contact_id: int, limit: int) -> list[dict[str, Any]]:
+    if not 1 <= limit <= 1000:
+        raise BadRequest("limit must be from 1 to 1000")
+    with engine.connect() as conn:
+        if contacts.canonical_id(conn, account_id, contact_id) is None:
+            raise NotFound(f"contact {contact_id} does not exist")
+        return activity.list_events(conn, account_id, contact_id, limit)

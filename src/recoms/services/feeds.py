@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from recoms.catalog import FeedError, FeedRefused, read_feed, sniff
 from recoms.domain.product import Product, too_long
-from recoms.errors import BadRequest, PayloadTooLarge
+from recoms.errors import BadRequest, NotFound, PayloadTooLarge
 from recoms.store import products
+from recoms.store.accounts import update_account
 from recoms.store.db import now_ms
 from recoms.store.tables import feed_imports
 
@@ -119,3 +120,28 @@ def download(url: str, out: IO[bytes], max_bytes: int, timeout: float) -> None:
                 out.write(chunk)
     except httpx.HTTPError as exc:
         raise BadRequest(f"could not fetch the feed at {url}: {exc}") from None
+
+
+def schedule_pull(engine: sa.Engine, account_id: int, url: str) -> None:
+    """Pull this feed URL on the serve loop's interval from now on."""
+    with engine.begin() as conn:
+        update_account(conn, account_id, feed_url=url)
+
+
+def recent_imports(engine: sa.Engine, account_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    f = feed_imports.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(feed_imports).where(f.account_id == account_id).order_by(f.id.desc()).limit(limit)
+        )
+        return [{"id": r.id, "source": r.source, "format": r.format, "full": r.full, "itemsOk": r.items_ok,
+                 "itemsBad": r.items_bad, "errors": r.errors[:10], "startedAt": r.started_at,
+                 "finishedAt": r.finished_at} for r in rows]
+
+
+def product(engine: sa.Engine, account_id: int, product_id: str) -> Product:
+    with engine.connect() as conn:
+        found = products.get_product(conn, account_id, product_id)
+    if found is None:
+        raise NotFound(f"product {product_id[:200]!r} is not in the catalog")
+    return found

@@ -6,18 +6,14 @@ import tempfile
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from recoms.api.deps import CatalogWrite, PlatformDep
-from recoms.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from recoms.services.feeds import import_location, import_stream
-from recoms.store import products
-from recoms.store.accounts import update_account
-from recoms.store.tables import feed_imports
+from recoms.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from recoms.services.feeds import import_location, import_stream, product, recent_imports, schedule_pull
 
 router = APIRouter(tags=["catalog"])
 
@@ -83,8 +79,7 @@ async def upload_feed(request: Request, caller: CatalogWrite, platform: Platform
             platform.settings.feed_fetch_timeout_seconds,
         )
         if body.get("schedule"):
-            with engine.begin() as conn:
-                update_account(conn, account_id, feed_url=url)
+            await run_in_threadpool(schedule_pull, engine, account_id, url)
         return report.to_json()
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=5, max_part_size=platform.settings.max_feed_bytes)
@@ -107,21 +102,11 @@ async def upload_feed(request: Request, caller: CatalogWrite, platform: Platform
 
 @router.get("/api/v1/feeds", summary="The account's recent feed imports")
 def feed_history(caller: CatalogWrite, platform: PlatformDep) -> list[dict[str, Any]]:
-    f = feed_imports.c
-    with platform.engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(feed_imports).where(f.account_id == caller.account.id).order_by(f.id.desc()).limit(20)
-        )
-        return [{"id": r.id, "source": r.source, "format": r.format, "full": r.full, "itemsOk": r.items_ok,
-                 "itemsBad": r.items_bad, "errors": r.errors[:10], "startedAt": r.started_at,
-                 "finishedAt": r.finished_at} for r in rows]
+    return recent_imports(platform.engine, caller.account.id)
 
 
 @router.get("/api/v1/products/{product_id:path}", summary="One product in the recommendation response shape",
             response_class=Response)
 def get_product(product_id: str, caller: CatalogWrite, platform: PlatformDep) -> Response:
-    with platform.engine.connect() as conn:
-        product = products.get_product(conn, caller.account.id, product_id)
-    if product is None:
-        raise NotFound(f"product {product_id!r} is not in the catalog")
-    return Response(product.to_json(), media_type="application/json")
+    found = product(platform.engine, caller.account.id, product_id)
+    return Response(found.to_json(), media_type="application/json")

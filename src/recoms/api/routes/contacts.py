@@ -11,8 +11,13 @@ from starlette.concurrency import run_in_threadpool
 from recoms.api.deps import ContactsManage, PlatformDep, RowId, json_body
 from recoms.domain import identity
 from recoms.errors import BadRequest, NotFound
-from recoms.services.contacts import delete_contact, resolve_contact, upsert_contacts
-from recoms.store import activity, contacts
+from recoms.services.contacts import (
+    contact_details,
+    contact_events,
+    delete_contact,
+    resolve_contact,
+    upsert_contacts,
+)
 
 router = APIRouter(tags=["contacts"])
 
@@ -39,21 +44,12 @@ def find(
 
 @router.get("/api/v1/contacts/{contact_id}", summary="One contact: identifiers and attributes")
 def get_one(contact_id: RowId, caller: ContactsManage, platform: PlatformDep) -> dict[str, Any]:
-    with platform.engine.connect() as conn:
-        found = contacts.get_contact(conn, caller.account.id, contact_id)
-    if found is None:
-        raise NotFound(f"contact {contact_id} does not exist")
-    return found
+    return contact_details(platform.engine, caller.account.id, contact_id)
 
 
 @router.get("/api/v1/contacts/{contact_id}/events", summary="A contact's newest events")
 def events(contact_id: RowId, caller: ContactsManage, platform: PlatformDep, limit: int = 100) -> list[dict[str, Any]]:
-    if not 1 <= limit <= 1000:
-        raise BadRequest("limit must be from 1 to 1000")
-    with platform.engine.connect() as conn:
-        if contacts.canonical_id(conn, caller.account.id, contact_id) is None:
-            raise NotFound(f"contact {contact_id} does not exist")
-        return activity.list_events(conn, caller.account.id, contact_id, limit)
+    return contact_events(platform.engine, caller.account.id, contact_id, limit)
 
 
 CONTACT_EXAMPLE = {"externalCustomerId": "c-1001", "firstName": "Anna", "lastName": "Smith",
