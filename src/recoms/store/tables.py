@@ -65,6 +65,10 @@ contact_identifiers = sa.Table(
     sa.Column("value", sa.String(320), primary_key=True),
     sa.Column("contact_id", Id, nullable=False, index=True),
     sa.Column("created_at", Ms, nullable=False),
+    # False: claimed by a browser with only the public site id; it grants nobody the contact's data.
+    sa.Column("verified", sa.Boolean, nullable=False, server_default=sa.true()),
+    # The contact the identifier belonged to before any merge (NULL: never moved), so a merge can be undone.
+    sa.Column("origin_contact_id", Id, nullable=True),
 )
 
 products = sa.Table(
@@ -99,7 +103,11 @@ events = sa.Table(
     sa.Column("ts", Ms, nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("received_at", Ms, nullable=False),
+    sa.Column("origin_contact_id", Id, nullable=True),  # before a merge moved it (see contact_identifiers)
+    # The client's id for the event (the platform's event GUIDs): a retried batch does not store it twice.
+    sa.Column("event_key", sa.String(100), nullable=True),
     sa.Index("ix_events_account_contact_ts", "account_id", "contact_id", "ts"),
+    sa.Index("ux_events_account_event_key", "account_id", "event_key", unique=True),
 )
 
 # What the recommenders learn from: one row per (contact, product, kind) occurrence.
@@ -117,6 +125,7 @@ interactions = sa.Table(
     sa.Column("quantity", sa.Float, nullable=False),
     sa.Column("price", sa.Float, nullable=True),
     sa.Column("order_number", sa.String(200), nullable=True),
+    sa.Column("origin_contact_id", Id, nullable=True),  # before a merge moved it (see contact_identifiers)
     sa.Index("ix_interactions_account_contact_ts", "account_id", "contact_id", "ts"),
     sa.Index("ix_interactions_account_ts", "account_id", "ts"),
 )
@@ -127,6 +136,7 @@ orders = sa.Table(
     sa.Column("account_id", Id, primary_key=True),
     sa.Column("order_number", sa.String(200), primary_key=True),
     sa.Column("contact_id", Id, nullable=True),  # NULL: a guest order with no identifier
+    sa.Column("origin_contact_id", Id, nullable=True),  # before a merge moved it (see contact_identifiers)
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("total", sa.Float, nullable=False),
     sa.Column("ts", Ms, nullable=False),
@@ -192,7 +202,10 @@ feed_imports = sa.Table(
     sa.Column("items_bad", sa.Integer, nullable=False),
     sa.Column("errors", sa.JSON, nullable=False),
     sa.Column("started_at", Ms, nullable=False),
-    sa.Column("finished_at", Ms, nullable=False),
+    sa.Column("finished_at", Ms, nullable=True),  # NULL while the import is queued or running
+    # An import is a job: queued -> running -> done | failed (then `error` says why, never fetched content).
+    sa.Column("status", sa.String(16), nullable=False, server_default="done"),
+    sa.Column("error", sa.String(500), nullable=True),
 )
 
 # Shop domains registered for web tracking (the platform's `POST /site/domains`): one account each.
@@ -219,4 +232,31 @@ recom_events = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("received_at", Ms, nullable=False),
     sa.Index("ix_recom_events_account_datasource_ts", "account_id", "datasource_id", "ts"),
+)
+
+# Every merge of two contacts, so that it can be undone (`recoms contact unmerge`).
+contact_merges = sa.Table(
+    "contact_merges",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("loser_id", Id, nullable=False),
+    sa.Column("winner_id", Id, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),  # what linked them: the identifiers' kinds and the caller
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("undone_at", Ms, nullable=True),
+    sa.Index("ix_contact_merges_account_winner", "account_id", "winner_id"),
+    sa.Index("ix_contact_merges_account_loser", "account_id", "loser_id"),
+)
+
+# Identity claims made with only the public site id: "this visitor is that customer". They join the
+# visitor's history to the customer's for training; they never give the visitor the customer's data.
+contact_claims = sa.Table(
+    "contact_claims",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True),
+    sa.Column("contact_id", Id, primary_key=True),  # the claimant (the visitor's own contact)
+    sa.Column("claimed_id", Id, primary_key=True),  # the contact it says it is
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Index("ix_contact_claims_account_claimed", "account_id", "claimed_id"),
 )
