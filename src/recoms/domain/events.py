@@ -37,6 +37,27 @@ MOBILE_TYPES = {
 NO_IDENTITY_NEEDED = {"ProductUpdate", "StatusCart", "PurchasedItems", "CustomerData"}
 MAX_ITEMS_PER_EVENT = 500
 FUTURE_TOLERANCE_MS = 24 * 3600 * 1000
+MAX_NUMBER = 1e12  # no price, total or quantity is larger; beyond it is a client's bug, not a sale
+MAX_ID = 2**63 - 1  # ids are 64-bit in the store
+MAX_EVENT_KEY = 100
+
+
+def check_strings(value: Any) -> None:
+    """No string anywhere in an event may hold a NUL byte (PostgreSQL cannot store one; no client means one).
+
+    Iterative: a request body may nest as deep as the JSON parser allows.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise EventError("a string holds a NUL byte (\\u0000)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 class EventError(ValueError):
@@ -93,6 +114,8 @@ def number_field(obj: dict, name: str, required: bool = False, default: float | 
         raise EventError(f"{name} must be a number, got {str(value)[:40]!r}") from None
     if not math.isfinite(number) or number < 0:
         raise EventError(f"{name} must be a non-negative number, got {str(value)[:40]!r}")
+    if number > MAX_NUMBER:
+        raise EventError(f"{name} is larger than {MAX_NUMBER:.0e}")
     return number
 
 
@@ -298,13 +321,32 @@ def timestamp_ms(value: Any, now_ms: int) -> int:
         raise EventError("datetime must be milliseconds since the epoch")
     try:
         ts = int(float(value))
-    except (TypeError, ValueError):
-        raise EventError(f"datetime must be milliseconds since the epoch, got {value!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise EventError(f"datetime must be milliseconds since the epoch, got {str(value)[:40]!r}") from None
+    if ts <= 0:
+        raise EventError(f"datetime must be a positive number of milliseconds since the epoch, got {ts}")
     if ts < 10**11:  # seconds, not milliseconds
         ts *= 1000
     if ts > now_ms + FUTURE_TOLERANCE_MS:
         raise EventError("datetime is in the future")
     return ts
+
+
+def event_key(raw: Any) -> str | None:
+    """The client's own id for an event, when it sends one: `eventId` (top level or in GeneralInfo), or
+    the platform's `TrackedOrderId` of a purchase. A retried batch carrying it is not stored twice."""
+    if not isinstance(raw, dict):
+        return None
+    info = raw.get("GeneralInfo") if isinstance(raw.get("GeneralInfo"), dict) else {}
+    section = raw.get("PurchasedItems") if isinstance(raw.get("PurchasedItems"), dict) else {}
+    for source, name in ((raw, "eventId"), (info, "eventId"), (raw, "TrackedOrderId"), (section, "TrackedOrderId")):
+        value = source.get(name)
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            key = f"{name}:{str(value).strip()}"
+            if len(key) > MAX_EVENT_KEY:
+                raise EventError(f"{name} is longer than {MAX_EVENT_KEY - len(name) - 1} characters")
+            return key
+    return None
 
 
 def parse_web(envelope: Any, now_ms: int | None = None) -> TrackedEvent:
@@ -413,8 +455,10 @@ def _finish(kind: str, payload: Any, id_fields: dict, ts: Any, now_ms: int, raw:
     if contact not in (None, ""):
         try:
             contact_id = int(contact)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise EventError("user_es_contact_id must be an integer") from None
+        if not 1 <= contact_id <= MAX_ID:
+            raise EventError(f"user_es_contact_id must be from 1 to {MAX_ID}")
     if not ids and contact_id is None and kind not in NO_IDENTITY_NEEDED:
         raise EventError("no visitor identifier: give cookies.sc, externalCustomerId, email, phone or userPseudoId")
     return TrackedEvent(kind, timestamp_ms(ts, now_ms), ids, PARSERS[kind](payload), raw, contact_id)

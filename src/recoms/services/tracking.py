@@ -7,9 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from recoms.domain import mobile_sdk
-from recoms.domain.events import EventError, IgnoredEvent, TrackedEvent, parse_mobile, parse_web
+from recoms.domain.events import (
+    EventError,
+    IgnoredEvent,
+    TrackedEvent,
+    check_strings,
+    event_key,
+    parse_mobile,
+    parse_web,
+)
 from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
@@ -97,41 +106,68 @@ class _Batch:
 def ingest(
     engine: sa.Engine, account_id: int, raw_events: Sequence[Any], source: str, form: str = "web"
 ) -> IngestResult:
-    """Validate each event on its own; store and apply the good ones in one transaction."""
+    """Validate each event on its own; store and apply the good ones in one transaction.
+
+    An event that carries the client's id for it (`event_key`) is stored once: a retried batch reports
+    the ones already stored as duplicates. When a concurrent request stores the same key first, the
+    transaction is run again and finds it.
+    """
     parse = PARSERS[form]
     result = IngestResult()
     now = now_ms()
-    parsed: list[tuple[int, TrackedEvent]] = []
+    parsed: list[tuple[int, TrackedEvent, str | None]] = []
     for index, raw in enumerate(raw_events):
         try:
-            parsed.append((index, parse(raw, now)))
+            check_strings(raw)
+            parsed.append((index, parse(raw, now), event_key(raw)))
         except IgnoredEvent as exc:
             result.ignored.append({"index": index, "reason": str(exc)})
         except EventError as exc:
             result.errors.append({"index": index, "reason": str(exc)})
-    with engine.begin() as conn:
-        batch = _Batch(conn, account_id, source)
-        for index, ev in parsed:
-            try:
-                with conn.begin_nested():
-                    contact_id = batch.contact_for(ev) if ev.ids or ev.contact_id is not None else None
-                    contact_id, duplicate = _apply(batch, contact_id, ev)
-            except EventError as exc:
-                batch.contact_cache.clear()  # a contact created in the rolled-back savepoint is gone
-                result.errors.append({"index": index, "reason": str(exc)})
-                continue
-            batch.events.append({
-                "account_id": account_id, "contact_id": contact_id, "type": ev.type, "source": source,
-                "ts": ev.ts, "payload": ev.raw, "received_at": batch.received,
-            })
-            if duplicate:
-                result.duplicates.append({"index": index, "reason": duplicate})
-            if contact_id is None and ev.type != "ProductUpdate":
-                result.anonymous.append({"index": index, "reason": ANONYMOUS})
+    for attempt in range(2):
+        stored = IngestResult(errors=list(result.errors), ignored=result.ignored)
+        try:
+            with engine.begin() as conn:
+                _store(conn, account_id, source, parsed, stored)
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    stored.errors.sort(key=lambda e: e["index"])
+    return stored
+
+
+def _store(
+    conn: sa.Connection, account_id: int, source: str, parsed: list[tuple[int, TrackedEvent, str | None]],
+    result: IngestResult,
+) -> None:
+    batch = _Batch(conn, account_id, source)
+    seen = activity.known_event_keys(conn, account_id, [key for _i, _ev, key in parsed if key])
+    for index, ev, key in parsed:
+        if key is not None and key in seen:
+            result.duplicates.append({"index": index, "reason": f"event {key} was already stored"})
             result.accepted += 1
-        batch.flush()
-    result.errors.sort(key=lambda e: e["index"])
-    return result
+            continue
+        try:
+            with conn.begin_nested():
+                contact_id = batch.contact_for(ev) if ev.ids or ev.contact_id is not None else None
+                contact_id, duplicate = _apply(batch, contact_id, ev)
+        except EventError as exc:
+            batch.contact_cache.clear()  # a contact created in the rolled-back savepoint is gone
+            result.errors.append({"index": index, "reason": str(exc)})
+            continue
+        if key is not None:
+            seen.add(key)
+        batch.events.append({
+            "account_id": account_id, "contact_id": contact_id, "type": ev.type, "source": source,
+            "ts": ev.ts, "payload": ev.raw, "received_at": batch.received, "event_key": key,
+        })
+        if duplicate:
+            result.duplicates.append({"index": index, "reason": duplicate})
+        if contact_id is None and ev.type != "ProductUpdate":
+            result.anonymous.append({"index": index, "reason": ANONYMOUS})
+        result.accepted += 1
+    batch.flush()
 
 
 def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int | None, str | None]:

@@ -24,6 +24,15 @@ def insert_interactions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None
         conn.execute(interactions.insert(), rows)
 
 
+def known_event_keys(conn: sa.Connection, account_id: int, keys: list[str]) -> set[str]:
+    """Which of these client event ids are already stored (a retried batch)."""
+    if not keys:
+        return set()
+    rows = conn.execute(sa.select(events.c.event_key).where(events.c.account_id == account_id,
+                                                            events.c.event_key.in_(sorted(set(keys)))))
+    return set(rows.scalars())
+
+
 def get_cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]]:
     row = conn.execute(
         sa.select(carts.c.lines).where(carts.c.account_id == account_id, carts.c.contact_id == contact_id)
