@@ -52,3 +52,23 @@ class UnsupportedMediaType(RecomsError):
 class Invalid(RecomsError):
     status = 422
     title = "Validation failed"
+
+
+class TooManyRequests(RecomsError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Unavailable(RecomsError):
+    """A dependency (the database, Redis) does not answer: the client may try again shortly."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))

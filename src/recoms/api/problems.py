@@ -48,6 +48,8 @@ def problem(
 def from_error(exc: RecomsError, headers: dict[str, str] | None = None) -> Response:
     if exc.status == 401:
         headers = {"WWW-Authenticate": 'Basic realm="recoms"', **(headers or {})}
+    if getattr(exc, "retry_after", None):
+        headers = {"Retry-After": str(exc.retry_after), **(headers or {})}
     return problem(exc.status, exc.detail, exc.errors, headers, exc.title)
 
 
