@@ -55,7 +55,10 @@ def postgres_url() -> Iterator[str | None]:
 
 
 def make_settings(url: str, tmp: Path, **overrides: Any) -> Settings:
-    return Settings(database_url=url, artifacts_dir=tmp / "artifacts", **overrides)
+    # One test client is one address and a few keys firing thousands of requests, wrong keys among
+    # them on purpose: the abuse limits are off here and tested on their own (tests/api/test_abuse.py).
+    limits = {"auth_failures_per_minute": 0, "rate_limit_per_key_per_second": 0, "rate_limit_per_site_per_second": 0}
+    return Settings(database_url=url, artifacts_dir=tmp / "artifacts", **{**limits, **overrides})
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

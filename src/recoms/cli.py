@@ -139,15 +139,19 @@ def feed_import(
     account: Annotated[int | None, typer.Option(help="account id")] = None,
     partial: Annotated[bool, typer.Option(help="do not mark products missing from the feed unavailable")] = False,
     fmt: Annotated[str | None, typer.Option("--format", help="gmc_xml, gmc_atom, gmc_tsv, gmc_csv or yml")] = None,
+    allow_private: Annotated[bool, typer.Option(
+        "--allow-private", help="let this URL reach loopback, private and link-local addresses")] = False,
 ) -> None:
     """Import a product feed (Google Merchant XML/Atom/TSV/CSV or YML)."""
     from recoms.services.feeds import import_location
+    from recoms.services.fetch import FetchPolicy
 
     platform = _platform()
-    s = platform.settings
+    # The operator may fetch from the shop's own network; the API only does when the setting says so.
+    policy = FetchPolicy.from_settings(platform.settings, allow_private=allow_private or None)
     try:
         report = import_location(platform.engine, _account_id(platform, account), location, not partial, fmt,
-                                 s.max_feed_bytes, s.feed_fetch_timeout_seconds)
+                                 policy)
     except RecomsError as exc:
         _fail(exc.detail)
     _print(report.to_json())
@@ -234,6 +238,101 @@ def datasource_create(
 def datasource_list(account: Annotated[int | None, typer.Option(help="account id")] = None) -> None:
     platform = _platform()
     _print([ds.to_json() for ds in platform.datasources.list(_account_id(platform, account))])
+
+
+contact_app = typer.Typer(help="Contacts: export, erase, undo a merge.", no_args_is_help=True)
+app.add_typer(contact_app, name="contact")
+
+ContactId = Annotated[int | None, typer.Option("--contact-id", help="the contact's id")]
+ExternalId = Annotated[str | None, typer.Option("--external-id", help="its externalCustomerId")]
+Email = Annotated[str | None, typer.Option(help="its email")]
+Phone = Annotated[str | None, typer.Option(help="its phone")]
+PseudoId = Annotated[str | None, typer.Option("--pseudo-id", help="its userPseudoId (device / Firebase id)")]
+Cookie = Annotated[str | None, typer.Option(help="its sc cookie")]
+
+
+def _contact(platform, account_id: int, contact_id: int | None, fields: dict[str, str | None]) -> int:
+    """A contact by id or by any (verified) identifier."""
+    from recoms.services.contacts import find_contact, identifiers_from_query
+
+    if contact_id is not None:
+        return contact_id
+    return find_contact(platform.engine, account_id, identifiers_from_query(fields))
+
+
+def _fields(external_id, email, phone, pseudo_id, cookie) -> dict[str, str | None]:
+    return {"externalCustomerId": external_id, "email": email, "phone": phone, "userPseudoId": pseudo_id,
+            "cookie": cookie}
+
+
+@contact_app.command("export")
+def contact_export(account: Annotated[int | None, typer.Option(help="account id")] = None,
+                   contact_id: ContactId = None, external_id: ExternalId = None, email: Email = None,
+                   phone: Phone = None, pseudo_id: PseudoId = None, cookie: Cookie = None) -> None:
+    """Everything stored about a person, as JSON: identifiers (with their trust), attributes, events,
+    interactions, orders, cart, merges and claims."""
+    from recoms.services.contacts import export_contact
+
+    platform = _platform()
+    account_id = _account_id(platform, account)
+    try:
+        found = _contact(platform, account_id, contact_id, _fields(external_id, email, phone, pseudo_id, cookie))
+        _print(export_contact(platform.engine, account_id, found))
+    except RecomsError as exc:
+        _fail(exc.detail)
+
+
+@contact_app.command("erase")
+def contact_erase(account: Annotated[int | None, typer.Option(help="account id")] = None,
+                  contact_id: ContactId = None, external_id: ExternalId = None, email: Email = None,
+                  phone: Phone = None, pseudo_id: PseudoId = None, cookie: Cookie = None) -> None:
+    """Forget a person: identifiers, events, cart, tokens, claims and merges; purchases stay, linked to
+    nobody, and the next training no longer ties them to the person."""
+    from recoms.services.contacts import erase_contact
+
+    platform = _platform()
+    account_id = _account_id(platform, account)
+    try:
+        found = _contact(platform, account_id, contact_id, _fields(external_id, email, phone, pseudo_id, cookie))
+        _print({"id": erase_contact(platform.engine, account_id, found), "erased": True})
+    except RecomsError as exc:
+        _fail(exc.detail)
+
+
+@contact_app.command("unmerge")
+def contact_unmerge(account: Annotated[int | None, typer.Option(help="account id")] = None,
+                    merge_id: Annotated[int | None, typer.Option("--merge-id", help="the merge's id")] = None,
+                    contact_id: Annotated[int | None, typer.Option("--contact-id", help="the merged-away contact")]
+                    = None, external_id: ExternalId = None, email: Email = None, phone: Phone = None,
+                    pseudo_id: PseudoId = None, cookie: Cookie = None) -> None:
+    """Undo a recorded merge (by its id, the merged-away contact, or an identifier that came from it):
+    identifiers and rows go back to the contact they came from."""
+    from recoms.services.contacts import identifiers_from_query, unmerge
+
+    platform = _platform()
+    account_id = _account_id(platform, account)
+    fields = _fields(external_id, email, phone, pseudo_id, cookie)
+    try:
+        ids = identifiers_from_query(fields) if merge_id is None and contact_id is None else None
+        _print(unmerge(platform.engine, account_id, merge_id=merge_id, contact_id=contact_id, ids=ids))
+    except RecomsError as exc:
+        _fail(exc.detail)
+
+
+@contact_app.command("merges")
+def contact_merges(account: Annotated[int | None, typer.Option(help="account id")] = None,
+                   contact_id: ContactId = None, external_id: ExternalId = None, email: Email = None,
+                   phone: Phone = None, pseudo_id: PseudoId = None, cookie: Cookie = None) -> None:
+    """The merges a contact took part in (their ids are what `contact unmerge --merge-id` takes)."""
+    from recoms.services.contacts import contact_merges as merges_of
+
+    platform = _platform()
+    account_id = _account_id(platform, account)
+    try:
+        found = _contact(platform, account_id, contact_id, _fields(external_id, email, phone, pseudo_id, cookie))
+        _print(merges_of(platform.engine, account_id, found))
+    except RecomsError as exc:
+        _fail(exc.detail)
 
 
 @app.command()

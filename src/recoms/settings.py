@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,10 +30,39 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest JSON body accepted (413 above)")
     max_feed_bytes: int = Field(1_073_741_824, ge=1024, description="largest feed upload accepted")
     max_batch_events: int = Field(1000, ge=1, description="most events in one request")
-    feed_fetch_timeout_seconds: float = Field(60.0, gt=0)
+    feed_fetch_timeout_seconds: float = Field(
+        60.0, gt=0, description="a feed download's connect timeout and longest wait for one read"
+    )
+    feed_fetch_deadline_seconds: float = Field(
+        600.0, gt=0, description="the longest a whole feed download may take (connect, redirects, every read)"
+    )
+    feed_fetch_allow_private: bool = Field(
+        False, description="let feed URLs reach loopback, private and link-local addresses (the shop's own "
+        "network); off, only public addresses are fetched",
+    )
+    feed_imports_max: int = Field(
+        4, ge=1, description="feed imports a server process runs at once, on threads of their own (429 beyond)"
+    )
+    feed_imports_per_account: int = Field(
+        2, ge=1, description="feed imports one account may have queued or running at once (429 beyond)"
+    )
     rate_limit_per_second: float = Field(
         0.0, ge=0, description="requests per second per key on tracking endpoints; 0 = no limit"
     )
+    rate_limit_per_key_per_second: float = Field(
+        500.0, ge=0, description="requests per second one API key may make (bursts of twice that); 0 = no limit"
+    )
+    rate_limit_per_site_per_second: float = Field(
+        200.0, ge=0, description="tracking requests per second per public site id; 0 = no limit"
+    )
+    auth_failures_per_minute: float = Field(
+        30.0, ge=0, description="wrong API keys one client address may send a minute before it gets 429; 0 = no limit"
+    )
+    trusted_proxies: str = Field(
+        "", description="addresses or networks (comma-separated) of reverse proxies whose X-Forwarded-For is "
+        "believed; from anyone else the header is ignored",
+    )
+    protect_docs: bool = Field(False, description="/docs, /openapi.json and /metrics need an API key")
     snapshot_poll_seconds: float = Field(
         2.0, gt=0, description="how often serve looks for new snapshots and changed products"
     )
@@ -62,6 +92,10 @@ class Settings(BaseSettings):
             # SQLite is one machine's store: a public prod server must name its database.
             raise ValueError("RECOMS_ENV=prod with a public host needs RECOMS_DATABASE_URL (PostgreSQL)")
         return self
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from recoms import __version__
 from recoms.api import problems, routes
-from recoms.api.middleware import BodyLimit, BrowserCors, Metrics, RateLimit
+from recoms.api.middleware import BodyLimit, BrowserCors, Guard, Metrics, RateLimit
+from recoms.api.openapi import document as truthful_openapi
 from recoms.api.routes import recoms
 from recoms.services.jobs import Jobs
 from recoms.services.platform import Platform, build_platform
@@ -21,6 +22,11 @@ BROWSER_PATHS = ("/api/v2", "/api/v2/tracking", "/api/v1/mobile/events")
 def _browser_route(path: str) -> bool:
     """The routes a shop's web pages call: tracking (site id) and recommendations by ES-TOKEN."""
     return path in BROWSER_PATHS or recoms.is_token_route(path)
+
+
+def _token_route(path: str) -> bool:
+    """Responses that carry a contact token: never cached anywhere."""
+    return path == "/api/v1/auth/contact/token" or recoms.is_token_route(path)
 
 
 def create_app(
@@ -44,6 +50,7 @@ def create_app(
         description="Product recommendations for online shops and their mobile apps.",
     )
     app.state.platform = platform
+    app.state.trusted_proxies = settings.trusted_proxy_networks
     app.state.jobs = jobs
     problems.install(app)
     for module in routes.ALL:
@@ -53,14 +60,15 @@ def create_app(
 
     def openapi() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = recoms.document(build_openapi())
+            app.openapi_schema = truthful_openapi(recoms.document(build_openapi()), settings.protect_docs)
         return app.openapi_schema
 
     app.openapi = openapi
-    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second)
+    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second, proxies=settings.trusted_proxy_networks)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes)
     app.add_middleware(Metrics)
     app.add_middleware(recoms.RecomsFastPath, platform=platform, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(BrowserCors, origins=settings.cors_origin_list, browser_route=_browser_route)
+    app.add_middleware(Guard, no_store=_token_route)
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

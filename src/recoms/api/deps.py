@@ -9,8 +9,10 @@ from typing import Annotated
 import orjson
 from fastapi import Depends, Path, Request
 
+from recoms.api.clients import client_address
 from recoms.domain.accounts import Account, ApiKey
-from recoms.errors import BadRequest
+from recoms.domain.events import EventError, check_strings
+from recoms.errors import BadRequest, Unauthorized
 from recoms.services.platform import Platform
 
 
@@ -52,26 +54,49 @@ class Caller:
         self.account = account
 
 
+def caller_address(request: Request) -> str:
+    return client_address(request.scope, request.app.state.trusted_proxies)
+
+
 def scope(*names: str):
-    """An API key holding any of these scopes (401 without a key, 403 with a key lacking them)."""
+    """An API key holding any of these scopes (401 without a key, 403 with a key lacking them), within
+    its rate limit; an address that sent too many wrong keys is refused before its key is looked at."""
 
     def dependency(request: Request) -> Caller:
         platform: Platform = request.app.state.platform
-        key, account = platform.directory.authenticate(key_from_request(request), *names)
+        address = caller_address(request)
+        platform.limits.check_address(address)
+        secret = key_from_request(request)
+        try:
+            key, account = platform.directory.authenticate(secret, *names)
+        except Unauthorized:
+            if secret:
+                platform.limits.failed(address)
+            raise
+        platform.limits.keys.check(key.id, "API key")
         return Caller(key, account)
 
     return Depends(dependency)
 
 
-async def json_body(request: Request) -> object:
-    """The request's JSON (400 with what is wrong when it is not JSON)."""
+async def json_body(request: Request, items_checked: bool = False) -> object:
+    """The request's JSON (400 with what is wrong when it is not JSON, or holds a NUL byte).
+
+    Batch routes pass `items_checked`: they refuse a bad item on its own and keep the others.
+    """
     raw = await request.body()
     if not raw:
         raise BadRequest("the body is empty: a JSON document is expected")
     try:
-        return orjson.loads(raw)
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not items_checked and b"\\u0000" in raw:
+        try:
+            check_strings(body)
+        except EventError as exc:
+            raise BadRequest(str(exc)) from None
+    return body
 
 
 MAX_ID = 2**63 - 1

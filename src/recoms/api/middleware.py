@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import Counter, Histogram
 from starlette.middleware.cors import CORSMiddleware
 
+from recoms.api.clients import Network, client_address
 from recoms.api.problems import MEDIA_TYPE, problem_body
 
 REQUESTS = Counter("recoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -20,11 +21,12 @@ Scope = dict
 ASGIApp = Callable[..., Awaitable[None]]
 
 
-async def _send_problem(send, status: int, title: str, detail: str) -> None:
+async def _send_problem(send, status: int, title: str, detail: str, headers: dict[str, str] | None = None) -> None:
     body = problem_body(status, detail, title=title)
+    extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", MEDIA_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *extra]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -79,25 +81,64 @@ class RateLimit:
         "/api/v1/contacts",
     })
 
-    def __init__(self, app: ASGIApp, per_second: float) -> None:
-        self.app, self.rate = app, per_second
+    def __init__(self, app: ASGIApp, per_second: float, proxies: Sequence[Network] = ()) -> None:
+        self.app, self.rate, self.proxies = app, per_second, proxies
         self.burst = max(1.0, per_second * 2)
         self.buckets: dict[str, tuple[float, float]] = {}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if self.rate <= 0 or scope["type"] != "http" or scope["path"] not in self.PATHS:
             return await self.app(scope, receive, send)
-        client = (scope.get("client") or ("?", 0))[0]
+        client = client_address(scope, self.proxies)
         now = time.monotonic()
         tokens, last = self.buckets.get(client, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens < 1.0:
             self.buckets[client] = (tokens, now)
-            return await _send_problem(send, 429, "Too many requests", "slow down: too many requests from you")
+            wait = int((1.0 - tokens) / self.rate) + 1
+            return await _send_problem(send, 429, "Too many requests", "slow down: too many requests from you",
+                                       {"retry-after": str(wait)})
         if len(self.buckets) > 100_000:
             self.buckets.clear()
         self.buckets[client] = (tokens - 1.0, now)
         await self.app(scope, receive, send)
+
+
+class Guard:
+    """What every response needs and every request must not carry, in one place (outermost).
+
+    Refuses a NUL byte in the path or query (no client means one; PostgreSQL cannot store one), marks
+    every response `nosniff`, token-bearing responses `no-store`, closes the connection after an error
+    (a client that sent a refused body is not read further) and gives every 429/503 a Retry-After.
+    """
+
+    def __init__(self, app: ASGIApp, no_store: Callable[[str], bool]) -> None:
+        self.app, self.no_store = app, no_store
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+            return await _send_problem(send, 400, "Bad request", "the URL holds a NUL byte (%00)",
+                                       {"connection": "close", "x-content-type-options": "nosniff"})
+        no_store = self.no_store(scope["path"])
+
+        async def guarded(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers.append((b"x-content-type-options", b"nosniff"))
+                if no_store and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                status = message["status"]
+                if status >= 400:
+                    headers.append((b"connection", b"close"))
+                if status in (429, 503) and b"retry-after" not in names:
+                    headers.append((b"retry-after", b"5"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, guarded)
 
 
 class BrowserCors:

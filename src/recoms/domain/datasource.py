@@ -34,7 +34,21 @@ class DataSource:
     raw_fallback: list[Any] | None
     updated_at: int = 0
 
+    @property
+    def available(self) -> bool:
+        """False when its algorithm is a plugin no longer installed: its requests get the fallback."""
+        if self.algorithm == "custom":
+            return self.params.get("plugin") in plugins()
+        return self.algorithm in known_algorithms()
+
     def to_json(self) -> dict[str, Any]:
+        """What was saved, as it was sent; `unavailable` says why when it cannot run as configured."""
+        body = self._body()
+        if not self.available:
+            body["unavailable"] = f"the plugin {self.params.get('plugin')!r} is not installed: the fallback answers"
+        return body
+
+    def _body(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
@@ -89,15 +103,19 @@ def _check_params(algorithm: str, params: dict[str, Any], where: str = "params")
 
 
 def build(
-    ds_id: int, account_id: int, body: dict[str, Any], updated_at: int = 0
+    ds_id: int, account_id: int, body: dict[str, Any], updated_at: int = 0, stored: bool = False
 ) -> DataSource:
-    """Validate a data-source JSON body; DataSourceError names the bad field or rule."""
+    """Validate a data-source JSON body; DataSourceError names the bad field or rule.
+
+    A `stored` one was validated when it was saved: its algorithm and params are not checked against
+    the installed plugins again (one may have been uninstalled since: then it is unavailable, not broken).
+    """
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise DataSourceError("name", "must be a non-empty string of at most 200 characters")
     algorithm = body.get("algorithm")
     algorithms = known_algorithms()
-    if algorithm not in algorithms:
+    if algorithm not in algorithms and not stored:
         raise DataSourceError("algorithm", f"{algorithm!r} is not one of {', '.join(sorted(algorithms))}")
     size = body.get("size", DEFAULT_SIZE)
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIZE:
@@ -106,7 +124,8 @@ def build(
     params = {} if params is None else params
     if not isinstance(params, dict):
         raise DataSourceError("params", "must be an object")
-    params = _check_params(algorithm, params)
+    if not stored:
+        params = _check_params(algorithm, params)
     raw_rules = body.get("rules")
     raw_rules = [] if raw_rules is None else raw_rules
     raw_fallback = body.get("fallback")
@@ -114,7 +133,8 @@ def build(
         rules = rules_mod.parse_rules(raw_rules)
         fallback = rules_mod.parse_fallback(raw_fallback, algorithms - {"custom"})
         for i, step in enumerate(fallback):
-            _check_params(step.algorithm, step.params, f"fallback[{i}].params")
+            if not stored:
+                _check_params(step.algorithm, step.params, f"fallback[{i}].params")
     except RuleError as exc:
         raise DataSourceError(exc.where, exc.message) from None
     return DataSource(

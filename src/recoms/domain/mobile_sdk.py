@@ -25,6 +25,7 @@ from recoms.domain.events import (
     TrackedEvent,
     as_list,
     as_object,
+    check_strings,
     flag_field,
     number_field,
     product_key,
@@ -324,6 +325,7 @@ def parse_recom_events(body: Any, max_entries: int, now_ms: int | None = None) -
     for index, entry in enumerate(entries):
         try:
             entry = as_object(entry, "an entry")
+            check_strings(entry)
             variant = text_field(entry, "recomVariantId", max_len=64)
         except EventError as exc:
             errors.append({"index": index, "reason": str(exc)})

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recoms.domain import identity
-from recoms.domain.events import FUTURE_TOLERANCE_MS, EventError, TrackedEvent, number_field
+from recoms.domain.events import FUTURE_TOLERANCE_MS, EventError, TrackedEvent, check_strings, number_field
 
 MAX_ORDER_ITEMS = 500
 # The platform's order statuses -> recoms' (an abandoned cart is no order).
@@ -72,6 +72,10 @@ def parse_contact(record: Any, contact_fields: Any = None) -> ContactRecord:
     """One contact of `POST /contact` or `POST /contacts` (RecordError saying what is wrong)."""
     if not isinstance(record, dict):
         raise RecordError("a contact must be an object")
+    try:
+        check_strings(record)
+    except EventError as exc:
+        raise RecordError(str(exc)) from None
     fields = _channels(record)
     for name in ("email", "phone"):  # some integrations also put them at the top level
         if name not in fields and (value := _scalar(record.get(name))):

@@ -1,4 +1,8 @@
-"""Background jobs of `recoms serve`: first training, periodic retraining, feed pulls, token purge."""
+"""Background jobs of `recoms serve`: first training, periodic retraining, feed pulls, token purge.
+
+Feed imports themselves run on `FeedJobs`' threads (`self.feeds`), which the API's imports share: a
+scheduled pull gets the same fetcher and counts against the same limits.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import logging
 import threading
 import time
 
-from recoms.services.feeds import import_location
+from recoms.services.feed_jobs import FeedJobs
 from recoms.services.platform import Platform
 from recoms.store.accounts import list_accounts
 from recoms.training import snapshot
@@ -22,13 +26,16 @@ class Jobs:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last: dict[str, float] = {}
+        self.feeds = FeedJobs(platform.engine, platform.settings)
 
     def start(self) -> None:
+        self.feeds.recover()
         self._thread = threading.Thread(target=self._run, name="recoms-jobs", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.feeds.shutdown()
 
     def _due(self, name: str, every: float) -> bool:
         now = time.monotonic()
@@ -52,12 +59,14 @@ class Jobs:
         for account in accounts:
             if self._stop.is_set():
                 return
-            if s.feed_pull_interval_seconds > 0 and account.feed_url and self._due(
-                f"feed-{account.id}", s.feed_pull_interval_seconds
-            ):
-                report = import_location(self.platform.engine, account.id, account.feed_url, True, None,
-                                         s.max_feed_bytes, s.feed_fetch_timeout_seconds)
-                log.info("pulled feed of account %s: %s", account.id, report.to_json())
+            pull = f"feed-{account.id}"
+            if s.feed_pull_interval_seconds > 0 and account.feed_url and self._due(pull, s.feed_pull_interval_seconds):
+                job = self.feeds.pull(account.id, account.feed_url)
+                if job is None:  # the account's imports (or the server's) are busy: try again next tick
+                    self._last.pop(pull, None)
+                else:
+                    log.info("pulled the feed of account %s: %s", account.id,
+                             {k: job[k] for k in ("id", "status", "itemsOk", "itemsBad", "error")})
             untrained = snapshot.newest_version(s.artifacts_path, account.id) is None
             if retrain or untrained or account.id in self.platform.serving.unreadable:
                 train_account(self.platform.engine, s.artifacts_path, account.id, s.training_window_days)

@@ -75,11 +75,14 @@ def record_recom_events(platform: Platform, account_id: int, device_id: str | No
 
 
 def _link(engine: sa.Engine, account_id: int, update: IdentityUpdate) -> dict[str, Any]:
-    """Join the identifiers into one contact (merging as the token endpoint does) and set its attributes."""
+    """The device's own contact gets the user's identifiers and attributes. The app's key is public (it
+    ships inside the app), so the user's identifiers are claims: a customer the shop already knows by
+    them is not merged with the device, until the shop's server links the two (the token endpoint with
+    the email and the userPseudoId)."""
     for attempt in range(2):  # a concurrent request may create the same identifier first
         try:
             with engine.begin() as conn:
-                contact_id = contacts.resolve(conn, account_id, update.ids)
+                contact_id = contacts.resolve_claimed(conn, account_id, update.ids)
                 if update.attributes:
                     contacts.set_attributes(conn, account_id, contact_id, update.attributes)
             break

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from recoms.services.accounts import AccountDirectory
 from recoms.services.context import Context, build_context
 from recoms.services.datasources import DataSources
+from recoms.services.limits import Limits
 from recoms.services.recoms import Recommendations
 from recoms.services.serving import ServingEngine
 from recoms.settings import Settings
@@ -19,6 +20,7 @@ class Platform:
     datasources: DataSources
     serving: ServingEngine
     recommendations: Recommendations
+    limits: Limits
 
     @property
     def settings(self) -> Settings:
@@ -38,4 +40,6 @@ def build_platform(settings: Settings) -> Platform:
     directory = AccountDirectory(ctx.engine)
     datasources = DataSources(ctx.engine)
     serving = ServingEngine(ctx.engine, settings.artifacts_path, settings.snapshot_poll_seconds)
-    return Platform(ctx, directory, datasources, serving, Recommendations(ctx.engine, datasources, serving))
+    limits = Limits(settings.rate_limit_per_key_per_second, settings.rate_limit_per_site_per_second,
+                    settings.auth_failures_per_minute)
+    return Platform(ctx, directory, datasources, serving, Recommendations(ctx.engine, datasources, serving), limits)

@@ -178,11 +178,11 @@ class ServingEngine:
             known = idx >= 0
             query.history_items, query.history_kinds, query.history_ts = idx[known], kinds[known], ts[known]
         bound = state.bind(ds)
-        if bound.model is None:
+        # No model (not trained yet, or its plugin was uninstalled): the fallback chain answers alone.
+        chain = (bound.model, *bound.fallbacks) if bound.model is not None else bound.fallbacks
+        if not chain:
             return catalog, []
-        picked = rules_engine.recommend(
-            bound.model, bound.fallbacks, catalog, query, ds.size, ds.rules, filters, contact
-        )
+        picked = rules_engine.recommend(chain[0], chain[1:], catalog, query, ds.size, ds.rules, filters, contact)
         return catalog, picked
 
     def recommend(

@@ -33,6 +33,10 @@ PARSERS: dict[str, Parser] = {
 
 ANONYMOUS = "no visitor identifier: stored as anonymous (counts for store-wide models only)"
 
+# Who vouches for the identifiers: the shop's server (its API key) or the operator (CLI import). The
+# browser's site id and the app's mobile key are public, so "web" and "mobile" events only claim them.
+VERIFIED_SOURCES = ("api", "import")
+
 
 @dataclass
 class IngestResult:
@@ -60,6 +64,7 @@ class _Batch:
 
     def __init__(self, conn: sa.Connection, account_id: int, source: str) -> None:
         self.conn, self.account_id, self.source = conn, account_id, source
+        self.verified = source in VERIFIED_SOURCES
         self.received = now_ms()
         self.events: list[dict[str, Any]] = []
         self.interactions: list[dict[str, Any]] = []
@@ -72,17 +77,29 @@ class _Batch:
         return self.contact_cache[key]
 
     def _resolve(self, ev: TrackedEvent) -> int | None:
+        known = None
         if ev.contact_id is not None:
             known = contacts.canonical_id(self.conn, self.account_id, ev.contact_id)
             if known is None:
                 raise EventError(f"user_es_contact_id {ev.contact_id} is not a contact of this account")
-            if ev.ids:
-                found = contacts.resolve(self.conn, self.account_id, ev.ids, on_merge=self.merged)
-                if found != known:
-                    contacts.merge(self.conn, self.account_id, loser=found, winner=known)
-                    self.merged(found, known)
-            return known
-        return contacts.resolve(self.conn, self.account_id, ev.ids, on_merge=self.merged)
+        if not self.verified:
+            # The visitor's own contact; naming a customer (or a contact id) is only a claim.
+            return contacts.resolve_claimed(self.conn, self.account_id, ev.ids, [known] if known else [])
+        if known is None:
+            return self.link(ev.ids)
+        if ev.ids:
+            found = self.link(ev.ids)
+            if found != known:
+                contacts.merge(self.conn, self.account_id, loser=found, winner=known,
+                               reason=f"{self.source}: user_es_contact_id")
+                self.merged(found, known)
+        return known
+
+    def link(self, ids: dict[str, str], own: int | None = None) -> int | None:
+        """The contact these identifiers name: linked and merged when verified, else the visitor's own."""
+        if self.verified:
+            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source)
+        return contacts.resolve_claimed(self.conn, self.account_id, ids, own=own)
 
     def interact(self, contact_id: int, ev: TrackedEvent, kind: int, product_id: str | None = None, **extra) -> None:
         self.interactions.append({
@@ -193,8 +210,9 @@ def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int
         return contact_id, _order(batch, contact_id, ev)
     elif kind == "CustomerData":
         if p["ids"]:
-            # The visitor's cookie contact joins the known customer (merged inside resolve).
-            contact_id = contacts.resolve(conn, account_id, {**ev.ids, **p["ids"]}, on_merge=batch.merged)
+            # Verified: the visitor's cookie contact joins the known customer (merged inside resolve).
+            # Claimed: the visitor stays itself, and its claim on the customer is recorded.
+            contact_id = batch.link({**ev.ids, **p["ids"]}, own=contact_id)
         if p["attributes"] and contact_id is not None:
             contacts.set_attributes(conn, account_id, contact_id, p["attributes"])
     elif kind == "ProductImpressions":

@@ -1,33 +1,49 @@
-"""Contacts and their identifiers: resolution and merging (SPEC §2, §3).
+"""Contacts and their identifiers: resolution, trust and merging (SPEC §2, §3).
 
 Identifiers always point at a live contact: a merge re-points them, moves the history, and leaves the
 old contact with `merged_into` set (kept flat), so ids held elsewhere (tokens) still lead home.
+
+Trust: the shop's server (an API key) makes verified links; identifiers that come with only a public key
+(the browser's site id, the app's mobile key) are claims. A claim never attaches a customer's identifier
+to the visitor, never merges, and never lets a lookup by the shop's server reach a contact: the visitor
+keeps a contact of its own, and the claim is recorded for training (store.claims).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from recoms.domain.identity import KINDS
+from recoms.store import claims, merges
 from recoms.store.db import now_ms
 from recoms.store.tables import carts, contact_identifiers, contacts, events, interactions, orders, recom_events, tokens
 
 ci = contact_identifiers
 
+# The visitor's own device identifiers: whoever sends them is that browser or app, whatever key it holds.
+DEVICE_KINDS = ("pseudo_id", "cookie")
+# The customer's identifiers: a public caller may only claim them.
+CUSTOMER_KINDS = ("external_id", "email", "phone")
 
-def _lookup(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str, int]:
+
+class Held(NamedTuple):
+    contact_id: int
+    verified: bool
+
+
+def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str, Held]:
     wanted = sa.or_(*(sa.and_(ci.c.kind == kind, ci.c.value == value) for kind, value in ids.items()))
-    rows = conn.execute(sa.select(ci.c.kind, ci.c.contact_id).where(ci.c.account_id == account_id, wanted))
-    return {row.kind: row.contact_id for row in rows}
+    rows = conn.execute(sa.select(ci.c.kind, ci.c.contact_id, ci.c.verified).where(ci.c.account_id == account_id,
+                                                                                  wanted))
+    return {row.kind: Held(row.contact_id, bool(row.verified)) for row in rows}
 
 
 def _identifiers_of(conn: sa.Connection, account_id: int, contact_id: int, kind: str) -> set[str]:
-    rows = conn.execute(
-        sa.select(ci.c.value).where(ci.c.account_id == account_id, ci.c.contact_id == contact_id, ci.c.kind == kind)
-    )
+    rows = conn.execute(sa.select(ci.c.value).where(
+        ci.c.account_id == account_id, ci.c.contact_id == contact_id, ci.c.kind == kind, ci.c.verified.is_(True)))
     return {r.value for r in rows}
 
 
@@ -40,41 +56,90 @@ def create_contact(conn: sa.Connection, account_id: int, attributes: dict[str, A
     ).inserted_primary_key[0]
 
 
-def resolve(
-    conn: sa.Connection, account_id: int, ids: dict[str, str], create: bool = True,
-    on_merge: Callable[[int, int], None] | None = None,
-) -> int | None:
-    """The contact these identifiers name: found, merged, or created; the new identifiers attached.
-
-    `on_merge(loser, winner)` is told of every merge (callers holding contact ids re-point them).
-    """
+def lookup(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> int | None:
+    """The contact the strongest verified identifier names; reads only. A claimed identifier names nobody."""
     if not ids:
         return None
-    found = _lookup(conn, account_id, ids)
+    found = {kind: h.contact_id for kind, h in _held(conn, account_id, ids).items() if h.verified}
+    return next((found[kind] for kind in KINDS if kind in found), None)
+
+
+def resolve(
+    conn: sa.Connection, account_id: int, ids: dict[str, str], create: bool = True,
+    on_merge: Callable[[int, int], None] | None = None, caller: str = "api",
+) -> int | None:
+    """Verified identifiers (the shop's server): the contact they name, found, merged or created; the new
+    identifiers attached, and any the public side only claimed adopted as verified. `create=False` only looks.
+
+    `on_merge(loser, winner)` is told of every merge (callers holding contact ids re-point them); each
+    merge is recorded with `caller` and the kind of identifier that linked the two.
+    """
+    if not create:
+        return lookup(conn, account_id, ids)
+    if not ids:
+        return None
+    held = _held(conn, account_id, ids)
+    found = {kind: h.contact_id for kind, h in held.items() if h.verified}
     primary = next((found[kind] for kind in KINDS if kind in found), None)
     new_customer_id = ids.get("external_id") if "external_id" not in found else None
     if primary is not None and new_customer_id and _identifiers_of(conn, account_id, primary, "external_id"):
         primary = None  # another customer sharing an email or phone: a contact of its own
     if primary is None:
-        if not create:
-            return None
         primary = create_contact(conn, account_id)
     claimed = {new_customer_id} if new_customer_id else set()
     for kind in KINDS:
         other = found.get(kind)
         if other is not None and other != primary and _may_merge(conn, account_id, primary, other, claimed):
-            merge(conn, account_id, loser=other, winner=primary)
+            merges.merge(conn, account_id, loser=other, winner=primary, reason=f"{caller}: {kind}")
             if on_merge is not None:
                 on_merge(other, primary)
-    now = now_ms()
-    missing = [
-        {"account_id": account_id, "kind": kind, "value": value, "contact_id": primary, "created_at": now}
-        for kind, value in ids.items()
-        if kind not in found
-    ]
-    if missing:
-        conn.execute(ci.insert(), missing)
+    _attach(conn, account_id, primary, {k: v for k, v in ids.items() if k not in held}, verified=True)
+    for kind, h in held.items():
+        if not h.verified:
+            # The shop vouches for an identifier a visitor only claimed: it is the verified contact's now;
+            # the claimant keeps its history and a claim (training joins them, serving does not).
+            conn.execute(ci.update().where(ci.c.account_id == account_id, ci.c.kind == kind,
+                                           ci.c.value == ids[kind]).values(contact_id=primary, verified=True))
+            claims.add(conn, account_id, h.contact_id, primary)
     return primary
+
+
+def resolve_claimed(
+    conn: sa.Connection, account_id: int, ids: dict[str, str], claimed: Iterable[int] = (), own: int | None = None,
+) -> int:
+    """Identifiers sent with only a public key: the visitor's own contact, never a customer's.
+
+    The visitor is its device (cookie, app instance): the contact holding those, else `own` (the contact
+    this request already resolved), else — when it sent no device identifier — a contact an earlier claim
+    of these identifiers made, else a new one. Identifiers nobody holds are attached to it (customer ones
+    unverified); customer identifiers a verified contact holds, and `claimed` contact ids
+    (user_es_contact_id), become claims of it.
+    """
+    held = _held(conn, account_id, ids) if ids else {}
+    if own is None:
+        own = next((held[k].contact_id for k in DEVICE_KINDS if k in held), None)
+    if own is None and not any(k in ids for k in DEVICE_KINDS):
+        own = next((held[k].contact_id for k in CUSTOMER_KINDS if k in held and not held[k].verified), None)
+    if own is None:
+        own = create_contact(conn, account_id)
+    _attach(conn, account_id, own, {k: v for k, v in ids.items() if k in DEVICE_KINDS and k not in held},
+            verified=True)
+    _attach(conn, account_id, own, {k: v for k, v in ids.items() if k in CUSTOMER_KINDS and k not in held},
+            verified=False)
+    targets = {h.contact_id for k, h in held.items() if k in CUSTOMER_KINDS and h.verified} | set(claimed)
+    for target in sorted(targets - {own}):
+        claims.add(conn, account_id, own, target)
+    return own
+
+
+def _attach(conn: sa.Connection, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
+    if ids:
+        now = now_ms()
+        conn.execute(ci.insert(), [
+            {"account_id": account_id, "kind": kind, "value": value, "contact_id": contact_id, "created_at": now,
+             "verified": verified}
+            for kind, value in ids.items()
+        ])
 
 
 def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int, claimed: set[str]) -> bool:
@@ -85,43 +150,9 @@ def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int, claimed: se
     return not (ext_a and ext_b and not ext_a & ext_b)
 
 
-def merge(conn: sa.Connection, account_id: int, loser: int, winner: int) -> None:
-    """Move everything of `loser` to `winner`; `loser` remains as a pointer."""
-    for table in (ci, interactions, events, orders):
-        conn.execute(
-            table.update()
-            .where(table.c.account_id == account_id, table.c.contact_id == loser)
-            .values(contact_id=winner)
-        )
-    winner_cart = conn.execute(
-        sa.select(carts.c.contact_id).where(carts.c.account_id == account_id, carts.c.contact_id == winner)
-    ).first()
-    if winner_cart:
-        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == loser))
-    else:
-        conn.execute(
-            carts.update()
-            .where(carts.c.account_id == account_id, carts.c.contact_id == loser)
-            .values(contact_id=winner)
-        )
-    attrs = {
-        r.id: r.attributes
-        for r in conn.execute(
-            sa.select(contacts.c.id, contacts.c.attributes).where(
-                contacts.c.account_id == account_id, contacts.c.id.in_([loser, winner])
-            )
-        )
-    }
-    merged_attrs = {**attrs.get(loser, {}), **attrs.get(winner, {})}
-    now = now_ms()
-    conn.execute(
-        contacts.update().where(contacts.c.id == winner).values(attributes=merged_attrs, updated_at=now)
-    )
-    conn.execute(
-        contacts.update()
-        .where(contacts.c.account_id == account_id, sa.or_(contacts.c.id == loser, contacts.c.merged_into == loser))
-        .values(merged_into=winner, updated_at=now)
-    )
+def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str = "api") -> int:
+    """Move everything of `loser` to `winner` (recorded, undoable: store.merges)."""
+    return merges.merge(conn, account_id, loser, winner, reason)
 
 
 def canonical_id(conn: sa.Connection, account_id: int, contact_id: int) -> int | None:
@@ -149,22 +180,50 @@ def set_attributes(conn: sa.Connection, account_id: int, contact_id: int, values
 
 
 def get_contact(conn: sa.Connection, account_id: int, contact_id: int) -> dict[str, Any] | None:
+    """A contact's identifiers (those it only claimed apart) and attributes, following a merge."""
     contact_id = canonical_id(conn, account_id, contact_id)
     if contact_id is None:
         return None
     row = conn.execute(sa.select(contacts).where(contacts.c.id == contact_id)).first()
-    idents: dict[str, list[str]] = {}
-    for r in conn.execute(
-        sa.select(ci.c.kind, ci.c.value).where(ci.c.account_id == account_id, ci.c.contact_id == contact_id)
-    ):
-        idents.setdefault(r.kind, []).append(r.value)
-    return {
+    idents: dict[bool, dict[str, list[str]]] = {True: {}, False: {}}
+    for r in conn.execute(sa.select(ci.c.kind, ci.c.value, ci.c.verified)
+                          .where(ci.c.account_id == account_id, ci.c.contact_id == contact_id)
+                          .order_by(ci.c.kind, ci.c.value)):
+        idents[bool(r.verified)].setdefault(r.kind, []).append(r.value)
+    found = {
         "id": row.id,
         "attributes": row.attributes,
-        "identifiers": idents,
+        "identifiers": idents[True],
         "createdAt": row.created_at,
         "updatedAt": row.updated_at,
     }
+    if idents[False]:
+        found["unverifiedIdentifiers"] = idents[False]
+    return found
+
+
+def identifier_rows(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(ci).where(ci.c.account_id == account_id, ci.c.contact_id == contact_id)
+                        .order_by(ci.c.kind, ci.c.value))
+    return [{"kind": r.kind, "value": r.value, "verified": bool(r.verified), "createdAt": r.created_at,
+             "originContactId": r.origin_contact_id} for r in rows]
+
+
+def merged_into(conn: sa.Connection, account_id: int, contact_id: int) -> list[int]:
+    """The contacts merged into this one (they are part of it until a merge is undone)."""
+    return list(conn.execute(sa.select(contacts.c.id).where(
+        contacts.c.account_id == account_id, contacts.c.merged_into == contact_id).order_by(contacts.c.id)).scalars())
+
+
+def origin_of(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> int | None:
+    """The contact a (verified) identifier belonged to before a merge moved it, if one did."""
+    for kind in KINDS:
+        if kind in ids:
+            row = conn.execute(sa.select(ci.c.origin_contact_id).where(
+                ci.c.account_id == account_id, ci.c.kind == kind, ci.c.value == ids[kind])).first()
+            if row is not None:
+                return row.origin_contact_id
+    return None
 
 
 def live_contact_sql(account_id: int, contact_id: int) -> sa.ScalarSelect:
@@ -184,18 +243,21 @@ def remove_identifiers(conn: sa.Connection, account_id: int, contact_id: int, ki
 
 
 def erase(conn: sa.Connection, account_id: int, contact_id: int) -> None:
-    """Forget a person: identifiers, events, cart, attributes, tokens and the contact itself.
+    """Forget a person: identifiers, events, cart, attributes, tokens, claims, merge records and the contact.
 
     Their orders and purchases stay, linked to nobody: store-wide figures (bestsellers, bought
     together) keep them, and no model can tie them to the person after the next training.
     """
-    ids = [contact_id, *conn.execute(
-        sa.select(contacts.c.id).where(contacts.c.account_id == account_id, contacts.c.merged_into == contact_id)
-    ).scalars()]
+    ids = [contact_id, *merged_into(conn, account_id, contact_id)]
     for table in (ci, events, carts, tokens):
         conn.execute(table.delete().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)))
     for table in (interactions, orders, recom_events):
         conn.execute(
             table.update().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)).values(contact_id=None)
         )
+    for table in merges.MOVED:
+        conn.execute(table.update().where(table.c.account_id == account_id, table.c.origin_contact_id.in_(ids))
+                     .values(origin_contact_id=None))
+    claims.forget(conn, account_id, ids)
+    merges.forget(conn, account_id, ids)
     conn.execute(contacts.delete().where(contacts.c.account_id == account_id, contacts.c.id.in_(ids)))

@@ -16,7 +16,7 @@ c = datasources.c
 def _to_domain(row: Any) -> DataSource:
     body = {"name": row.name, "algorithm": row.algorithm, "size": row.size, "params": row.params,
             "rules": row.rules, "fallback": row.fallback}
-    return build(row.id, row.account_id, body, row.updated_at)
+    return build(row.id, row.account_id, body, row.updated_at, stored=True)
 
 
 def _values(ds: DataSource) -> dict[str, Any]:

@@ -245,6 +245,9 @@ contact_merges = sa.Table(
     sa.Column("reason", sa.String(200), nullable=False),  # what linked them: the identifiers' kinds and the caller
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("undone_at", Ms, nullable=True),
+    # What the merge overwrote and the moved rows cannot tell: the winner's attributes before it, the
+    # loser's cart. NULL for merges recorded before migration 0004.
+    sa.Column("undo", sa.JSON, nullable=True),
     sa.Index("ix_contact_merges_account_winner", "account_id", "winner_id"),
     sa.Index("ix_contact_merges_account_loser", "account_id", "loser_id"),
 )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from recoms.recommenders.base import Interactions
 from recoms.recommenders.catalog import Catalog
-from recoms.store import activity, products
+from recoms.store import activity, claims, products
 from recoms.store.db import now_ms
 
 DAY_MS = 86_400_000
@@ -41,13 +41,16 @@ def load(conn: sa.Connection, account_id: int, window_days: int) -> TrainingData
     baskets: dict[str, int] = {}
     cols: dict[str, list] = {"user": [], "item": [], "kind": [], "ts": [], "quantity": [], "basket": []}
     index = catalog.index
+    # A visitor who claimed to be a customer (with only the public site id) is learned from as that
+    # customer; serving never does this (it reads each contact's own rows).
+    claimed = claims.training_map(conn, account_id)
     for row, r in enumerate(activity.iter_interactions(conn, account_id, since)):
         item = index.get(r.product_id)
         if item is None:
             continue  # kept in the store; learned from once the product is in the catalog
         # An anonymous order is a one-off customer of its own; an anonymous cart line, of its own too.
         anonymous = ("order", r.order_number) if r.order_number else ("row", row)
-        who = r.contact_id if r.contact_id is not None else anonymous
+        who = claimed.get(r.contact_id, r.contact_id) if r.contact_id is not None else anonymous
         cols["user"].append(users.setdefault(who, len(users)))
         cols["item"].append(item)
         cols["kind"].append(r.kind)

@@ -31,11 +31,11 @@ def _body_doc(example: dict[str, Any]) -> dict[str, Any]:
         "schema": {"type": "object"}, "example": example}}}}
 
 
-async def _json(request: Request, empty: Any = None) -> Any:
+async def _json(request: Request, empty: Any = None, items_checked: bool = False) -> Any:
     """The body as JSON (chunked or not, charset or not); `empty` stands for an empty body when given."""
     if empty is not None and not (await request.body()).strip():
         return empty
-    return await json_body(request)
+    return await json_body(request, items_checked)
 
 
 @router.post(
@@ -63,7 +63,7 @@ async def recoms_request(
         {"occurred": "2024-01-01T10:00:00Z", "productId": "P1"}], "clicks": []}]}),
 )
 async def recoms_events(request: Request, caller: MobileTracking, platform: PlatformDep) -> dict[str, Any]:
-    body = await _json(request)
+    body = await _json(request, items_checked=True)
     return await run_in_threadpool(
         mobile.record_recom_events, platform, caller.account.id, request.headers.get(DEVICE_HEADER), body
     )

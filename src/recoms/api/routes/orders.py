@@ -27,7 +27,7 @@ EXAMPLE = {"orders": [{
              "were stored, else the failed ones", openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"example": EXAMPLE}}}})
 async def import_orders(request: Request, caller: TrackingWrite, platform: PlatformDep) -> Response:
-    body = await json_body(request)
+    body = await json_body(request, items_checked=True)
     orders = body.get("orders") if isinstance(body, dict) else None
     if not isinstance(orders, list) or not orders:
         raise BadRequest('the body must be {"orders": [...]} with at least one order')

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from recoms.api.deps import PlatformDep, RecomsRead
+from recoms.api.deps import MAX_ID, PlatformDep, RecomsRead
 from recoms.api.middleware import LATENCY, REQUESTS
 from recoms.api.problems import from_error, problem
 from recoms.domain import identity
@@ -134,7 +134,7 @@ V2_IDS = ("externalCustomerId", "email", "phone", "contactId", "webId")
 async def recoms_v2(
     request: Request, dataSourceId: str, caller: RecomsRead, platform: PlatformDep,
     externalCustomerId: str | None = None, email: str | None = None, phone: str | None = None,
-    contactId: int | None = None, webId: str | None = None,
+    contactId: int | None = Query(default=None, ge=1, le=MAX_ID), webId: str | None = None,
     products: list[str] = Query(default=[]), category: list[str] = Query(default=[]),
 ) -> Response:
     ds_id = _ds_id(dataSourceId)

@@ -69,6 +69,8 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
             result.errors.append({"index": index, "reason": f"unknown or missing siteId {str(site)[:64]!r}"})
             continue
         by_site[site].append(index)
+    for site in by_site:
+        platform.limits.sites.check(site, "site id")
     results, offsets = [result], [list(range(len(events)))]
     for site, positions in by_site.items():
         account = platform.directory.site(site)
@@ -85,7 +87,7 @@ async def _tracker(request: Request, platform: Platform) -> dict[str, Any]:
     The integrations send their API key to the tracker too; then the key names the account and the
     events count as the shop's own (source "api"); a wrong key is refused rather than ignored.
     """
-    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+    events = _as_list(await json_body(request, items_checked=True), platform.settings.max_batch_events)
     secret = key_from_request(request)
     if secret:
         _key, account = platform.directory.authenticate(secret, "tracking:write")
@@ -128,7 +130,7 @@ def _sdk_batch(body: Any, max_events: int) -> list[Any] | None:
 async def import_events(request: Request, caller: TrackingOrMobile, platform: PlatformDep) -> dict[str, Any]:
     """API key with tracking:write (Basic), or the app's key with the `mobile` scope (X-Reteno-Access-Key),
     which may send only the SDK's batches."""
-    body = await json_body(request)
+    body = await json_body(request, items_checked=True)
     max_events = platform.settings.max_batch_events
     sdk_events = _sdk_batch(body, max_events)
     if sdk_events is not None:
@@ -150,6 +152,7 @@ def _mobile_account(request: Request, platform: Platform) -> int:
     account = platform.directory.site(site) if site else None
     if account is None:
         raise Unauthorized("give an API key (Basic auth) or the site key (X-Site-Id header or ?siteId=)")
+    platform.limits.sites.check(site, "site id")
     return account.id
 
 
@@ -159,7 +162,7 @@ def _mobile_account(request: Request, platform: Platform) -> int:
          "params": {"productKey": "P10001", "price": 19.9}}]}}}})
 async def mobile_events(request: Request, platform: PlatformDep) -> dict[str, Any]:
     account_id = _mobile_account(request, platform)
-    events = _as_list(await json_body(request), platform.settings.max_batch_events)
+    events = _as_list(await json_body(request, items_checked=True), platform.settings.max_batch_events)
     result = await run_in_threadpool(ingest, platform.engine, account_id, events, "mobile", "mobile")
     return _respond(result)
 

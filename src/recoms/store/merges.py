@@ -1,0 +1,143 @@
+"""Merging two contacts, recorded (`contact_merges`) so that it can be undone.
+
+A merge moves the loser's identifiers, interactions, events and orders to the winner, stamping each
+moved row's `origin_contact_id` (once: a row moved twice keeps its first home), and leaves the loser as a
+pointer (`merged_into`). Undoing it sends home every row whose origin is the loser, or a contact still
+merged into the loser. Rows recorded after the merge stay with the winner: nothing says whose they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from recoms.store.db import now_ms
+from recoms.store.tables import carts, contact_identifiers, contact_merges, contacts, events, interactions, orders
+
+cm = contact_merges
+MOVED = (contact_identifiers, interactions, events, orders)
+
+
+def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
+    """Move everything of `loser` to `winner`; `loser` remains as a pointer. The merge's record id."""
+    for table in MOVED:
+        conn.execute(
+            table.update()
+            .where(table.c.account_id == account_id, table.c.contact_id == loser)
+            .values(contact_id=winner, origin_contact_id=sa.func.coalesce(table.c.origin_contact_id, loser))
+        )
+    loser_cart = _cart(conn, account_id, loser)
+    cart_moved = loser_cart is not None and _cart(conn, account_id, winner) is None
+    if cart_moved:
+        conn.execute(carts.update().where(carts.c.account_id == account_id, carts.c.contact_id == loser)
+                     .values(contact_id=winner))
+    else:
+        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == loser))
+    attrs = _attributes(conn, account_id, [loser, winner])
+    now = now_ms()
+    conn.execute(contacts.update().where(contacts.c.id == winner)
+                 .values(attributes={**attrs.get(loser, {}), **attrs.get(winner, {})}, updated_at=now))
+    conn.execute(
+        contacts.update()
+        .where(contacts.c.account_id == account_id, sa.or_(contacts.c.id == loser, contacts.c.merged_into == loser))
+        .values(merged_into=winner, updated_at=now)
+    )
+    undo = {"winner_attributes": attrs.get(winner, {}), "loser_cart": loser_cart, "cart_moved": cart_moved}
+    return conn.execute(cm.insert().values(
+        account_id=account_id, loser_id=loser, winner_id=winner, reason=reason[:200], created_at=now, undo=undo,
+    )).inserted_primary_key[0]
+
+
+def _cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]] | None:
+    row = conn.execute(sa.select(carts.c.lines).where(carts.c.account_id == account_id,
+                                                      carts.c.contact_id == contact_id)).first()
+    return list(row.lines) if row else None
+
+
+def _attributes(conn: sa.Connection, account_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = conn.execute(sa.select(contacts.c.id, contacts.c.attributes)
+                        .where(contacts.c.account_id == account_id, contacts.c.id.in_(ids)))
+    return {r.id: dict(r.attributes) for r in rows}
+
+
+def get(conn: sa.Connection, account_id: int, merge_id: int) -> sa.Row | None:
+    return conn.execute(sa.select(cm).where(cm.c.account_id == account_id, cm.c.id == merge_id)).first()
+
+
+def active_merge_of(conn: sa.Connection, account_id: int, loser: int) -> sa.Row | None:
+    """The merge (not undone) that made `loser` part of another contact."""
+    return conn.execute(
+        sa.select(cm).where(cm.c.account_id == account_id, cm.c.loser_id == loser, cm.c.undone_at.is_(None))
+        .order_by(cm.c.id.desc())
+    ).first()
+
+
+def unmerge(conn: sa.Connection, account_id: int, record: sa.Row) -> None:
+    """Undo one recorded merge: the loser gets its identifiers, rows, cart and attributes back."""
+    loser, winner = record.loser_id, record.winner_id
+    # The loser's own followers: contacts merged into it (by merges still in force) come back with it.
+    group, frontier = {loser}, {loser}
+    while frontier:
+        frontier = set(conn.execute(sa.select(cm.c.loser_id).where(
+            cm.c.account_id == account_id, cm.c.winner_id.in_(frontier), cm.c.undone_at.is_(None),
+            cm.c.id != record.id)).scalars()) - group
+        group |= frontier
+    followers = sorted(group - {loser})
+    live_winner = conn.execute(sa.select(sa.func.coalesce(contacts.c.merged_into, contacts.c.id)).where(
+        contacts.c.account_id == account_id, contacts.c.id == winner)).scalar() or winner
+    for table in MOVED:
+        conn.execute(table.update().where(table.c.account_id == account_id, table.c.origin_contact_id == loser)
+                     .values(contact_id=loser, origin_contact_id=None))
+        if followers:
+            conn.execute(table.update().where(table.c.account_id == account_id,
+                                              table.c.origin_contact_id.in_(followers)).values(contact_id=loser))
+    now = now_ms()
+    conn.execute(contacts.update().where(contacts.c.account_id == account_id, contacts.c.id == loser)
+                 .values(merged_into=None, updated_at=now))
+    if followers:
+        conn.execute(contacts.update().where(contacts.c.account_id == account_id, contacts.c.id.in_(followers))
+                     .values(merged_into=loser, updated_at=now))
+    _undo_state(conn, account_id, loser, [winner] if live_winner == winner else [winner, live_winner],
+                record.undo or {})
+    conn.execute(cm.update().where(cm.c.id == record.id).values(undone_at=now))
+
+
+def _undo_state(conn: sa.Connection, account_id: int, loser: int, winners: list[int], undo: dict[str, Any]) -> None:
+    """The winner's attributes without what only the loser brought (later changes kept), on its own row and
+    on the live contact it may since have been merged into (the last of `winners`); the loser's cart."""
+    before = undo.get("winner_attributes")
+    if before is not None:
+        attrs = _attributes(conn, account_id, [loser, *winners])
+        brought, missing = attrs.get(loser, {}), object()
+        for winner in winners:
+            kept = {k: v for k, v in attrs.get(winner, {}).items() if k in before or brought.get(k, missing) != v}
+            conn.execute(contacts.update().where(contacts.c.id == winner).values(attributes=kept, updated_at=now_ms()))
+    winner = winners[-1]
+    cart = undo.get("loser_cart")
+    if cart is None:
+        return
+    if undo.get("cart_moved") and _cart(conn, account_id, winner) == cart:
+        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == winner))
+    if _cart(conn, account_id, loser) is None:
+        conn.execute(carts.insert().values(account_id=account_id, contact_id=loser, lines=cart, updated_at=now_ms()))
+
+
+def of(conn: sa.Connection, account_id: int, contact_ids: list[int]) -> list[dict[str, Any]]:
+    """Every merge these contacts took part in, oldest first."""
+    rows = conn.execute(sa.select(cm).where(
+        cm.c.account_id == account_id, sa.or_(cm.c.loser_id.in_(contact_ids), cm.c.winner_id.in_(contact_ids))
+    ).order_by(cm.c.id))
+    return [to_json(r) for r in rows]
+
+
+def to_json(r: sa.Row) -> dict[str, Any]:
+    return {"id": r.id, "loserId": r.loser_id, "winnerId": r.winner_id, "reason": r.reason,
+            "createdAt": r.created_at, "undoneAt": r.undone_at}
+
+
+def forget(conn: sa.Connection, account_id: int, contact_ids: list[int]) -> None:
+    """An erased person's merge records (they name the person's contacts and what linked them)."""
+    conn.execute(cm.delete().where(
+        cm.c.account_id == account_id, sa.or_(cm.c.loser_id.in_(contact_ids), cm.c.winner_id.in_(contact_ids))
+    ))
