@@ -9,13 +9,16 @@ from fastapi import FastAPI
 
 from recoms import __version__
 from recoms.api import problems, routes
-from recoms.api.middleware import BodyLimit, BrowserCors, Guard, Metrics, RateLimit
+from recoms.api.deps import key_from_header
+from recoms.api.middleware import BodyLimit, BrowserCors, Guard, KeyRequired, Metrics, RateLimit
 from recoms.api.openapi import document as truthful_openapi
 from recoms.api.routes import recoms
+from recoms.domain.accounts import SCOPES
 from recoms.services.jobs import Jobs
 from recoms.services.platform import Platform, build_platform
 from recoms.settings import Settings, get_settings
 
+PROTECTED_DOCS = ("/docs", "/redoc", "/openapi.json", "/metrics")
 BROWSER_PATHS = ("/api/v2", "/api/v2/tracking", "/api/v1/mobile/events")
 
 
@@ -69,6 +72,11 @@ def create_app(
     app.add_middleware(Metrics)
     app.add_middleware(recoms.RecomsFastPath, platform=platform, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(BrowserCors, origins=settings.cors_origin_list, browser_route=_browser_route)
+    if settings.protect_docs:
+        def any_key(header: str | None) -> object:
+            return platform.directory.authenticate(key_from_header(header), *SCOPES)
+
+        app.add_middleware(KeyRequired, paths=PROTECTED_DOCS, authenticate=any_key)
     app.add_middleware(Guard, no_store=_token_route)
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

@@ -10,6 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from recoms.api.clients import Network, client_address
 from recoms.api.problems import MEDIA_TYPE, problem_body
+from recoms.errors import RecomsError
 
 REQUESTS = Counter("recoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -139,6 +140,23 @@ class Guard:
             await send(message)
 
         await self.app(scope, receive, guarded)
+
+
+class KeyRequired:
+    """Paths that need an API key (any scope) when the operator says so: /docs, /openapi.json, /metrics."""
+
+    def __init__(self, app: ASGIApp, paths: Sequence[str], authenticate: Callable[[str | None], object]) -> None:
+        self.app, self.paths, self.authenticate = app, tuple(paths), authenticate
+
+    async def __call__(self, scope: Scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.paths):
+            header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            try:
+                self.authenticate(header)
+            except RecomsError as exc:
+                return await _send_problem(send, exc.status, exc.title, exc.detail,
+                                           {"www-authenticate": 'Basic realm="recoms"'})
+        await self.app(scope, receive, send)
 
 
 class BrowserCors:

@@ -12,6 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from recoms.errors import RecomsError
+from recoms.store.db import DEPENDENCY_ERRORS, dependency_down
+
+RETRY_AFTER_SECONDS = 5
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -81,7 +84,22 @@ def install(app: FastAPI) -> None:
             detail = "no such resource"
         return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
 
+    async def _dependency(request: Request, exc: Exception) -> Response:
+        return unexpected(exc, f"{request.method} {request.url.path}")
+
+    for kind in DEPENDENCY_ERRORS:  # handled here, not re-raised to the server like the 500s below
+        app.add_exception_handler(kind, _dependency)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "an internal error occurred; it has been logged")
+        return unexpected(exc, f"{request.method} {request.url.path}")
+
+
+def unexpected(exc: BaseException, where: str, headers: dict[str, str] | None = None) -> Response:
+    """An exception no layer turned into a RecomsError: a dependency down (503, try again) or a bug (500)."""
+    if dependency_down(exc):
+        log.warning("a dependency does not answer on %s: %s", where, type(exc).__name__)
+        return problem(503, "the service's storage does not answer right now: try again shortly",
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})})
+    log.exception("unhandled error on %s", where, exc_info=exc)
+    return problem(500, "an internal error occurred; it has been logged", headers=headers)

@@ -30,6 +30,20 @@ class Platform:
     def engine(self):
         return self.ctx.engine
 
+    def not_ready(self) -> list[str]:
+        """What does not answer: the database, the token store (empty when ready)."""
+        down = []
+        for name, check in (("the database", self._ping_database), ("the token store", self.ctx.tokens.ping)):
+            try:
+                check()
+            except Exception as exc:  # readiness reports any failure, whatever its kind
+                down.append(f"{name} ({type(exc).__name__})")
+        return down
+
+    def _ping_database(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def close(self) -> None:
         self.serving.stop()
         self.ctx.close()

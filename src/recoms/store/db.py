@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import redis
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -36,7 +37,24 @@ def make_engine(url: str) -> sa.Engine:
         # pysqlite's own transaction handling defers BEGIN; take it over so writers lock up front.
         sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Pre-ping replaces connections a restarted server dropped; short connect and pool timeouts turn a
+    # server that is down into a 503 within seconds instead of a hung request.
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5,
+                            connect_args={"connect_timeout": 3})
+
+
+# What the database and Redis drivers raise when the server does not answer (not when a query is wrong).
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (
+    sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError,
+    redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+)
+
+
+def dependency_down(exc: BaseException) -> bool:
+    """Whether an exception means the database or Redis does not answer (a 503), not a bug (a 500)."""
+    if isinstance(exc, DEPENDENCY_ERRORS):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

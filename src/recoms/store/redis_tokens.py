@@ -37,7 +37,9 @@ return {f[1], f[2], f[3]}
 
 class RedisTokenStore:
     def __init__(self, url: str, ttl_seconds: int, prefix: str = PREFIX) -> None:
-        self.client = redis.Redis.from_url(url)
+        # Short timeouts: a Redis that stops answering must give a 503 in seconds, not hang a worker.
+        self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                           health_check_interval=15)
         self.ttl_ms = ttl_seconds * 1000
         self.prefix = prefix
         self._exchange = self.client.register_script(EXCHANGE)
@@ -69,3 +71,6 @@ class RedisTokenStore:
 
     def purge_expired(self) -> int:
         return 0  # Redis expires the keys itself
+
+    def ping(self) -> None:
+        self.client.ping()

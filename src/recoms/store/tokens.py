@@ -36,6 +36,9 @@ class TokenStore(Protocol):
     def purge_expired(self) -> int:
         """Forget tokens that expired long ago; returns how many."""
 
+    def ping(self) -> None:
+        """Raise when the store does not answer (readiness)."""
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -123,6 +126,10 @@ class SqlTokenStore:
             return None
 
         return self._run(work)
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     def purge_expired(self) -> int:
         # A day of grace keeps replay detection working for recently expired chains.

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from recoms.api.deps import PlatformDep
-from recoms.errors import RecomsError
+from recoms.errors import Unavailable
 
 router = APIRouter(tags=["operations"])
-
-
-class NotReady(RecomsError):
-    status = 503
-    title = "Service unavailable"
 
 
 @router.get("/healthz", summary="The process is up")
@@ -23,13 +17,11 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store answers")
+@router.get("/readyz", summary="The database and the token store answer")
 def readyz(platform: PlatformDep) -> dict[str, str]:
-    try:
-        with platform.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError as exc:
-        raise NotReady(f"the database does not answer: {type(exc).__name__}") from None
+    down = platform.not_ready()
+    if down:
+        raise Unavailable(f"not ready: {', '.join(down)} does not answer")
     return {"status": "ready"}
 
 

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from recoms.api.deps import MAX_ID, PlatformDep, RecomsRead
 from recoms.api.middleware import LATENCY, REQUESTS
-from recoms.api.problems import from_error, problem
+from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
 from recoms.errors import BadRequest, NotFound, PayloadTooLarge, RecomsError
 from recoms.services.contacts import resolve_contact
@@ -94,7 +94,10 @@ class RecomsFastPath:
         token = next((v for k, v in scope["headers"] if k == b"es-token"), None)
         if not token:
             return problem(401, "the ES-TOKEN header is missing: get a token from /api/v1/auth/contact/token")
-        exchanged = platform.ctx.tokens.exchange(token.decode("latin-1")) if len(token) <= 256 else None
+        try:
+            exchanged = platform.ctx.tokens.exchange(token.decode("latin-1")) if len(token) <= 256 else None
+        except Exception as exc:  # the token store does not answer: 503, and the token was not spent
+            return unexpected(exc, "token exchange")
         if exchanged is None:
             return problem(401, "the ES-TOKEN is unknown, expired or already used: get a new one")
         grant, next_token = exchanged
@@ -115,9 +118,8 @@ class RecomsFastPath:
             return Response(_array(fragments), media_type=JSON, headers=headers)
         except RecomsError as exc:
             return from_error(exc, headers) if exc.status != 401 else problem(401, exc.detail, headers=headers)
-        except Exception:
-            log.exception("recommendations failed")
-            return problem(500, "an internal error occurred; it has been logged", headers=headers)
+        except Exception as exc:
+            return unexpected(exc, "recommendations", headers)
 
 
 router = APIRouter(tags=["recommendations"])
