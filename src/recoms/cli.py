@@ -67,18 +67,11 @@ def serve(
     port: Annotated[int | None, typer.Option(help="port (default RECOMS_PORT)")] = None,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Serve the HTTP API."""
-    import uvicorn
+    """Serve the HTTP API (granian; RECOMS_HTTP_* settings bound what a client may hold)."""
+    from recoms.api.server import serve as run_server
 
     settings = get_settings()
-    if workers > 1:
-        uvicorn.run("recoms.api.asgi:app", host=host or settings.host, port=port or settings.port,
-                    workers=workers, log_level=settings.log_level, access_log=False)
-        return
-    from recoms.api.app import create_app
-
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level=settings.log_level, access_log=False)
+    run_server(settings, host or settings.host, port or settings.port, workers)
 
 
 @account_app.command("create")

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(3600, ge=10, description="lifetime of a contact token")
     host: str = "127.0.0.1"
     port: int = 8000
+    http_header_timeout_seconds: float = Field(
+        10.0, gt=0, description="a request's head must arrive within this; idle keep-alive connections close after it"
+    )
+    http_max_header_bytes: int = Field(
+        65536, ge=4096, description="the largest request line and headers accepted (431 above)"
+    )
+    body_timeout_seconds: float = Field(60.0, gt=0, description="a request body must arrive within this (408 after)")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest JSON body accepted (413 above)")
     max_feed_bytes: int = Field(1_073_741_824, ge=1024, description="largest feed upload accepted")
     max_batch_events: int = Field(1000, ge=1, description="most events in one request")

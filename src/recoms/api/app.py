@@ -68,7 +68,8 @@ def create_app(
 
     app.openapi = openapi
     app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second, proxies=settings.trusted_proxy_networks)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes,
+                       timeout=settings.body_timeout_seconds)
     app.add_middleware(Metrics)
     app.add_middleware(recoms.RecomsFastPath, platform=platform, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(BrowserCors, origins=settings.cors_origin_list, browser_route=_browser_route)

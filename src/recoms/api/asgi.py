@@ -1,4 +1,5 @@
-"""The application object for ASGI servers: `uvicorn recoms.api.asgi:app` (what `serve --workers N` runs)."""
+"""The application object for other ASGI servers: `uvicorn recoms.api.asgi:app` (settings from the
+environment). `recoms serve` runs granian with the factory `recoms.api.app:create_app` instead."""
 
 from recoms.api.app import create_app
 

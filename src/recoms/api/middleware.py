@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -36,10 +37,11 @@ class _TooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse bodies over the limit: by Content-Length up front, or while streaming."""
+    """Refuse bodies over the limit (by Content-Length up front, or while streaming: 413) and bodies that
+    do not arrive within the timeout (a client trickling bytes to hold a worker: 408)."""
 
-    def __init__(self, app: ASGIApp, limit: int, feed_limit: int) -> None:
-        self.app, self.limit, self.feed_limit = app, limit, feed_limit
+    def __init__(self, app: ASGIApp, limit: int, feed_limit: int, timeout: float = 60.0) -> None:
+        self.app, self.limit, self.feed_limit, self.timeout = app, limit, feed_limit, timeout
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -50,14 +52,24 @@ class BodyLimit:
                 return await _send_problem(send, 413, "Payload too large", f"the body is larger than {limit} bytes")
         seen = 0
         started = False
+        complete = False
+        deadline: float | None = None
 
         async def counting_receive():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete, deadline
+            if complete:  # the body is in: what follows is waiting for a disconnect, with no deadline
+                return await receive()
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + self.timeout
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise _TooSlow from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise _TooLarge
+                complete = not message.get("more_body", False)
             return message
 
         async def tracking_send(message):
@@ -71,6 +83,14 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await _send_problem(send, 413, "Payload too large", f"the body is larger than {limit} bytes")
+        except _TooSlow:
+            if not started:
+                await _send_problem(send, 408, "Request timeout",
+                                    f"the body did not arrive within {self.timeout:g} seconds")
+
+
+class _TooSlow(Exception):
+    pass
 
 
 class RateLimit:

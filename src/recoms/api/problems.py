@@ -19,8 +19,8 @@ RETRY_AFTER_SECONDS = 5
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-          409: "Conflict", 413: "Payload too large", 415: "Unsupported media type", 422: "Validation failed",
-          429: "Too many requests", 500: "Internal error", 503: "Service unavailable"}
+          408: "Request timeout", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
+          422: "Validation failed", 429: "Too many requests", 500: "Internal error", 503: "Service unavailable"}
 
 
 def problem_body(
