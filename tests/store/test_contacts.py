@@ -20,7 +20,7 @@ def account(platform) -> int:
 
 
 @pytest.fixture
-def conn(platform):
+def conn(platform, account):  # after the account: SQLite has one writer
     with platform.engine.begin() as connection:
         yield connection
 
@@ -39,7 +39,8 @@ def owned(conn, account: int, contact: int) -> dict:
     found = contacts.get_contact(conn, account, contact)
     pointer = conn.execute(sa.text("SELECT merged_into FROM contacts WHERE id = :i"), {"i": contact}).scalar()
     return {"identifiers": identifiers(conn, account, contact), "interactions": ids(interactions),
-            "events": ids(events), "orders": ids(orders, "order_number"), "cart": activity.get_cart(conn, account, contact),
+            "events": ids(events), "orders": ids(orders, "order_number"),
+            "cart": activity.get_cart(conn, account, contact),
             "attributes": found["attributes"] if found and pointer is None else None, "merged_into": pointer}
 
 

@@ -109,10 +109,10 @@ def resolve_claimed(
 ) -> int:
     """Identifiers sent with only a public key: the visitor's own contact, never a customer's.
 
-    The visitor is its device (cookie, app instance): the contact holding those, else `own` (the contact
-    this request already resolved), else — when it sent no device identifier — a contact an earlier claim
-    of these identifiers made, else a new one. Identifiers nobody holds are attached to it (customer ones
-    unverified); customer identifiers a verified contact holds, and `claimed` contact ids
+    The visitor is `own` (the contact this request already resolved for it), else its device (cookie, app
+    instance): the contact holding those, else — when it sent no device identifier — the contact an
+    earlier claim of these identifiers made, else a new one. Identifiers nobody holds are attached to it
+    (customer ones unverified); customer identifiers a verified contact holds, and `claimed` contact ids
     (user_es_contact_id), become claims of it.
     """
     held = _held(conn, account_id, ids) if ids else {}

@@ -113,12 +113,11 @@ def _undo_state(conn: sa.Connection, account_id: int, loser: int, winners: list[
         for winner in winners:
             kept = {k: v for k, v in attrs.get(winner, {}).items() if k in before or brought.get(k, missing) != v}
             conn.execute(contacts.update().where(contacts.c.id == winner).values(attributes=kept, updated_at=now_ms()))
-    winner = winners[-1]
-    cart = undo.get("loser_cart")
+    cart, live = undo.get("loser_cart"), winners[-1]
     if cart is None:
         return
-    if undo.get("cart_moved") and _cart(conn, account_id, winner) == cart:
-        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == winner))
+    if undo.get("cart_moved") and _cart(conn, account_id, live) == cart:  # still the loser's, untouched
+        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == live))
     if _cart(conn, account_id, loser) is None:
         conn.execute(carts.insert().values(account_id=account_id, contact_id=loser, lines=cart, updated_at=now_ms()))
 
