@@ -48,7 +48,7 @@ def make_server(backend, tmp_path):
 def feeds():
     """A feed host on the loopback address: private, so only reachable when the operator allows it."""
     routes = {"/feed.xml": FEED, "/secret.txt": SECRET, "/oops": (500, SECRET),
-              "/to-secret": ("redirect", "/secret.txt"), "/slow.xml": Drip(every=0.5, count=16)}
+              "/to-secret": ("redirect", "/secret.txt"), "/slow.xml": Drip(every=0.5, count=20)}
     with FeedServer(routes) as server:
         yield server
 
@@ -165,15 +165,14 @@ def test_a_slow_feed_is_cut_at_the_deadline_while_the_server_keeps_answering(mak
     shop = Shop(client, platform)
     started = time.monotonic()
     job = queued(shop, feeds.url("/slow.xml"))
-    assert time.monotonic() - started < 1  # answered at once, not after the download
+    assert time.monotonic() - started < 3  # answered at once, not after the download (10 s)
     t0 = time.monotonic()
     assert client.get("/healthz").status_code == 200
     assert shop.token()
-    assert time.monotonic() - t0 < 1
-    assert client.get(f"/api/v1/feeds/{job['id']}", headers=shop.auth).json()["status"] in ("queued", "running")
+    assert time.monotonic() - t0 < 3
     failed = wait_for(shop, job["id"])
     assert failed["status"] == "failed" and failed["error"] == f"could not fetch the feed at {feeds.url('/slow.xml')}"
-    assert time.monotonic() - started < 4.5  # the drip would last 8 s
+    assert time.monotonic() - started < 7  # cut at the 2 s deadline; the drip would last 10 s
 
 
 def test_limits_per_account_and_overall_answer_429_with_retry_after(make_server, feeds):
@@ -209,7 +208,7 @@ def test_dozens_of_slow_imports_do_not_freeze_health_tokens_or_tracking(make_ser
         answered = time.monotonic() - t0
         statuses = [p.result().status_code for p in posts]
     assert token and tracked.status_code == 200
-    assert answered < 1.5, f"health, token and tracking took {answered:.1f} s"
+    assert answered < 3, f"health, token and tracking took {answered:.1f} s"  # frozen, they take ~10 s
     assert statuses.count(202) == platform.settings.feed_imports_max and set(statuses) == {202, 429}
 
 

@@ -186,7 +186,7 @@ def test_a_dripping_server_is_cut_at_the_deadline_whatever_the_read_timeout(inte
     internal.routes["/drip"] = Drip(every=0.2, count=100)
     started = time.monotonic()
     refused(internal.url("/drip"), allow_private=True, deadline=1.5, read_timeout=60)
-    assert 1.4 < time.monotonic() - started < 3
+    assert 1.4 < time.monotonic() - started < 5  # the drip would last 20 s
 
 
 def test_a_server_that_never_answers_is_cut_at_the_deadline():
@@ -195,7 +195,7 @@ def test_a_server_that_never_answers_is_cut_at_the_deadline():
         started = time.monotonic()
         refused(f"http://127.0.0.1:{silent.getsockname()[1]}/feed.xml", allow_private=True, deadline=1,
                 read_timeout=60)
-        assert time.monotonic() - started < 2.5
+        assert time.monotonic() - started < 5  # the read timeout alone would wait 60 s
     finally:
         silent.close()
 
@@ -227,8 +227,9 @@ def tls_server(tmp_path, public, monkeypatch):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-keyout", str(key),
-                    "-out", str(cert), "-subj", "/CN=secure.example", "-addext", "subjectAltName=DNS:secure.example"],
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert), "-subj", "/CN=secure.example",
+                    "-addext", "subjectAltName=DNS:secure.example"],
                    check=True, capture_output=True)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
