@@ -8,7 +8,7 @@ import time
 
 import sqlalchemy as sa
 
-from recoms.store.tables import tokens
+from recoms.store.tables import token_chains
 from tests.feeds import gmc_xml
 
 CATALOG = [{"id": f"P{i}", "price": 10 + i, "category": "Home > Kitchen"} for i in range(6)]
@@ -23,11 +23,13 @@ def ready_shop(shop) -> int:
 def test_token_request_returns_opaque_token_stored_only_as_hash(shop, platform):
     token = shop.token(email="Anna@Example.com")
     assert len(token) >= 22 and token.replace("-", "").replace("_", "").isalnum()
+    # Stored: the hashes of its chain id and of its secret (one row per chain), never the token or its parts.
+    chain, secret = token[:22], token[22:65]
     with platform.engine.connect() as conn:
-        rows = conn.execute(sa.select(tokens.c.token_hash).where(tokens.c.account_id == shop.account_id)).all()
-    hashes = {r.token_hash for r in rows}
-    assert hashlib.sha256(token.encode()).hexdigest() in hashes
-    assert token not in hashes
+        rows = conn.execute(sa.select(token_chains).where(token_chains.c.account_id == shop.account_id)).all()
+    stored = {value for row in rows for value in row if isinstance(value, str)}
+    assert {hashlib.sha256(chain.encode()).hexdigest(), hashlib.sha256(secret.encode()).hexdigest()} <= stored
+    assert not any(part in value for value in stored for part in (token, chain, secret))
 
 
 def test_recoms_rotates_the_token_and_a_replay_revokes_the_chain(shop):
@@ -92,9 +94,10 @@ def test_twenty_concurrent_requests_with_one_token_exactly_one_succeeds(shop):
 def test_token_lifetime_setting_sets_expiry(shop, platform):
     before = int(time.time() * 1000)
     token = shop.token()
-    digest = hashlib.sha256(token.encode()).hexdigest()
+    digest = hashlib.sha256(token[:22].encode()).hexdigest()  # the chain's row
     with platform.engine.connect() as conn:
-        expires = conn.execute(sa.select(tokens.c.expires_at).where(tokens.c.token_hash == digest)).scalar_one()
+        expires = conn.execute(sa.select(token_chains.c.expires_at).where(token_chains.c.chain_hash == digest)
+                               ).scalar_one()
     ttl = platform.settings.token_ttl_seconds * 1000
     assert before + ttl - 5000 <= expires <= before + ttl + 5000
 

@@ -19,7 +19,16 @@ import sqlalchemy as sa
 from recoms.domain.identity import KINDS
 from recoms.store import claims, merges
 from recoms.store.db import now_ms
-from recoms.store.tables import carts, contact_identifiers, contacts, events, interactions, orders, recom_events, tokens
+from recoms.store.tables import (
+    carts,
+    contact_identifiers,
+    contacts,
+    events,
+    interactions,
+    orders,
+    recom_events,
+    token_chains,
+)
 
 ci = contact_identifiers
 
@@ -249,7 +258,7 @@ def erase(conn: sa.Connection, account_id: int, contact_id: int) -> None:
     together) keep them, and no model can tie them to the person after the next training.
     """
     ids = [contact_id, *merged_into(conn, account_id, contact_id)]
-    for table in (ci, events, carts, tokens):
+    for table in (ci, events, carts, token_chains):
         conn.execute(table.delete().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)))
     for table in (interactions, orders, recom_events):
         conn.execute(

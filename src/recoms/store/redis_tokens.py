@@ -1,37 +1,33 @@
 """Contact tokens in Redis, for several API replicas (RECOMS_TOKEN_STORE=redis://...).
 
-The exchange is one Lua script: check, consume, detect a replay and issue the next token atomically,
-in one round trip. Keys: `recoms:tok:<sha256>` (a hash, expiring a day after the token) and
-`recoms:chainrev:<chain>` (set when a replay revoked the chain).
+Same tokens as the SQL store (`<chain><secret><seq>`, see tokens.py), one hash per chain keyed by the
+chain id's hash: `recoms:chain:<sha256>` with the account, contact, current sequence number, current
+secret's hash, expiry and revoked flag. The exchange is one Lua script: one round trip.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 
 import redis
 
 from recoms.domain.accounts import hash_secret
-from recoms.store.tokens import Grant, new_token
+from recoms.store.tokens import GRACE_MS, Grant, format_token, new_chain, new_secret, parse_token
 
-GRACE_MS = 24 * 3600 * 1000  # replays are still recognised this long after expiry
 PREFIX = "recoms:"
 
 EXCHANGE = """
-local f = redis.call('HMGET', KEYS[1], 'a', 'c', 'ch', 'u', 'e')
-if not f[1] then return nil end
-local revoked = ARGV[5] .. 'chainrev:' .. f[3]
-if redis.call('EXISTS', revoked) == 1 then return nil end
-if f[4] == '1' then
-  redis.call('SET', revoked, '1', 'PX', tonumber(ARGV[3]) + tonumber(ARGV[4]))
+local f = redis.call('HMGET', KEYS[1], 'a', 'c', 's', 'h', 'e', 'r')
+if not f[1] or f[6] == '1' then return nil end
+local seq, asked, now = tonumber(f[3]), tonumber(ARGV[1]), tonumber(ARGV[3])
+if asked < seq then
+  redis.call('HSET', KEYS[1], 'r', '1')
   return nil
 end
-if tonumber(f[5]) <= tonumber(ARGV[1]) then return nil end
-redis.call('HSET', KEYS[1], 'u', '1')
-redis.call('HSET', KEYS[2], 'a', f[1], 'c', f[2], 'ch', f[3], 'u', '0', 'e', tonumber(ARGV[1]) + tonumber(ARGV[3]))
-redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[4]))
-return {f[1], f[2], f[3]}
+if asked ~= seq or f[4] ~= ARGV[2] or tonumber(f[5]) <= now then return nil end
+redis.call('HSET', KEYS[1], 's', seq + 1, 'h', ARGV[4], 'e', now + tonumber(ARGV[5]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]) + tonumber(ARGV[6]))
+return {f[1], f[2]}
 """
 
 
@@ -44,30 +40,30 @@ class RedisTokenStore:
         self.prefix = prefix
         self._exchange = self.client.register_script(EXCHANGE)
 
-    def _key(self, token: str) -> str:
-        return f"{self.prefix}tok:{hash_secret(token)}"
+    def _key(self, chain_hash: str) -> str:
+        return f"{self.prefix}chain:{chain_hash}"
 
     def issue(self, account_id: int, contact_id: int) -> str:
-        token = new_token()
-        now = int(time.time() * 1000)
-        key = self._key(token)
+        chain, secret = new_chain(), new_secret()
+        key = self._key(hash_secret(chain))
         pipe = self.client.pipeline()
-        pipe.hset(key, mapping={"a": account_id, "c": contact_id, "ch": uuid.uuid4().hex, "u": 0,
-                                "e": now + self.ttl_ms})
+        pipe.hset(key, mapping={"a": account_id, "c": contact_id, "s": 0, "h": hash_secret(secret),
+                                "e": int(time.time() * 1000) + self.ttl_ms, "r": 0})
         pipe.pexpire(key, self.ttl_ms + GRACE_MS)
         pipe.execute()
-        return token
+        return format_token(chain, 0, secret)
 
     def exchange(self, token: str) -> tuple[Grant, str] | None:
-        nxt = new_token()
-        now = int(time.time() * 1000)
-        found = self._exchange(
-            keys=[self._key(token), self._key(nxt)], args=[now, "", self.ttl_ms, GRACE_MS, self.prefix]
-        )
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        secret = new_secret()
+        found = self._exchange(keys=[self._key(parsed.chain_hash)], args=[
+            parsed.seq, parsed.secret_hash, int(time.time() * 1000), hash_secret(secret), self.ttl_ms, GRACE_MS])
         if not found:
             return None
-        account, contact, chain = found
-        return Grant(int(account), int(contact), chain.decode()), nxt
+        account, contact = found
+        return Grant(int(account), int(contact), parsed.chain_hash), format_token(parsed.chain, parsed.seq + 1, secret)
 
     def purge_expired(self) -> int:
         return 0  # Redis expires the keys itself

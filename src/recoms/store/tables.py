@@ -165,28 +165,28 @@ datasources = sa.Table(
     sa.Column("fallback", sa.JSON, nullable=False),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # A/B variants beside the control (NULL: none), as sent; the experiment's start salts the assignment.
+    sa.Column("variants", sa.JSON, nullable=True),
+    sa.Column("experiment_started_at", Ms, nullable=True),
+    sa.Column("variant_seq", sa.Integer, nullable=False, server_default="0"),  # the last variant id handed out
 )
 
-tokens = sa.Table(
-    "tokens",
+# Contact tokens (SPEC §2), one row per chain: a token is `<chain><secret><seq>`; exchanging it moves
+# the chain to the next sequence number and secret in ONE update. Only hashes are stored: the chain's
+# and the current secret's. A token of an earlier sequence number presented again means it leaked: the
+# chain is revoked.
+token_chains = sa.Table(
+    "token_chains",
     metadata,
-    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("chain_hash", sa.String(64), primary_key=True),
     sa.Column("account_id", Id, nullable=False),
     sa.Column("contact_id", Id, nullable=False),
-    # Every token exchanged from one issued token shares its chain: a replay revokes them all.
-    sa.Column("chain_id", sa.String(32), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
     sa.Column("expires_at", Ms, nullable=False),
-    sa.Column("used_at", Ms, nullable=True),
-    # One B-tree keyed by the hash: the hot path writes no second index.
-    sqlite_with_rowid=False,
-)
-
-# Chains revoked by a replay; small, read by every exchange, written only when a token leaks.
-revoked_chains = sa.Table(
-    "revoked_chains",
-    metadata,
-    sa.Column("chain_id", sa.String(32), primary_key=True),
-    sa.Column("revoked_at", Ms, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Index("ix_token_chains_account_contact", "account_id", "contact_id"),
+    # One B-tree keyed by the chain: the hot path's update touches no indexed column.
     sqlite_with_rowid=False,
 )
 
@@ -231,7 +231,51 @@ recom_events = sa.Table(
     sa.Column("ts", Ms, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("received_at", Ms, nullable=False),
+    sa.Column("variant_id", sa.SmallInteger, nullable=True),  # the A/B variant shown (0: the control)
+    sa.Column("recommendation_id", Id, nullable=True),  # the served list, when the client named it
     sa.Index("ix_recom_events_account_datasource_ts", "account_id", "datasource_id", "ts"),
+    # Attribution looks up a buyer's last click or impression of a product.
+    sa.Index("ix_recom_events_account_contact_product_ts", "account_id", "contact_id", "product_id", "ts"),
+)
+
+# Every served recommendation list (written in batches, off the request path); `id` is the number in the
+# recommendation id the response carried.
+recommendation_log = sa.Table(
+    "recommendation_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=False),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("datasource_id", Id, nullable=False),
+    sa.Column("variant_id", sa.SmallInteger, nullable=False),
+    sa.Column("contact_id", Id, nullable=True),
+    sa.Column("items", sa.JSON, nullable=False),  # the product ids, best first
+    sa.Column("ts", Ms, nullable=False),
+    sa.Index("ix_recommendation_log_account_datasource_ts", "account_id", "datasource_id", "ts"),
+)
+
+# Ended A/B experiments: which variants ran, from when to when, and which one was promoted.
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("datasource_id", Id, nullable=False),
+    sa.Column("started_at", Ms, nullable=False),
+    sa.Column("ended_at", Ms, nullable=False),
+    sa.Column("winner", sa.SmallInteger, nullable=False),
+    sa.Column("variants", sa.JSON, nullable=False),  # every arm's configuration, the control first
+    sa.Index("ix_experiments_account_datasource", "account_id", "datasource_id"),
+)
+
+# Web console sign-ins: the cookie holds a random token, stored here only as its hash (as API keys are).
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("key_id", Id, nullable=False),  # the API key signed in with: revoking it ends the session
+    sa.Column("created_at", Ms, nullable=False),
+    sa.Column("expires_at", Ms, nullable=False),
 )
 
 # Every merge of two contacts, so that it can be undone (`recoms contact unmerge`).

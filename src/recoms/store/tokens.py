@@ -1,29 +1,35 @@
 """Single-use contact tokens (SPEC §2): the TokenStore protocol and its SQL implementation.
 
-A token is 256 random bits, URL-safe, stored only as its SHA-256. `exchange` consumes one atomically
-and issues the next in the same chain; presenting a used token again revokes its whole chain, since
-that means it leaked. The Redis implementation lives in `redis_tokens.py`.
+A token is `<chain><secret><seq>`: a random chain id (128 bits, 22 characters), a random secret (256
+bits, 43 characters) and the chain's sequence number (digits), URL-safe. The store keeps one row per
+chain with the hash of the chain id and of its current secret. `exchange` is ONE conditional update:
+the token's sequence number and secret must be the chain's current ones; the chain moves to the next,
+and the caller gets that token. A token of an earlier sequence number presented again means it leaked:
+the whole chain is revoked (a second statement, on that path only). The Redis implementation lives in `redis_tokens.py`.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import queue
 import secrets
+import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
 import sqlalchemy as sa
 
 from recoms.domain.accounts import hash_secret
-from recoms.store.tables import tokens
+from recoms.store.tables import token_chains
 
 
 @dataclass(frozen=True, slots=True)
 class Grant:
     account_id: int
     contact_id: int
-    chain_id: str
+    chain_id: str  # the chain's hash: the same for every token of one chain
 
 
 class TokenStore(Protocol):
@@ -34,14 +40,46 @@ class TokenStore(Protocol):
         """Consume `token` and return its grant and the next token; None when it is not valid."""
 
     def purge_expired(self) -> int:
-        """Forget tokens that expired long ago; returns how many."""
+        """Forget chains that expired long ago; returns how many."""
 
     def ping(self) -> None:
         """Raise when the store does not answer (readiness)."""
 
 
-def new_token() -> str:
+@dataclass(frozen=True, slots=True)
+class ParsedToken:
+    chain_hash: str
+    seq: int
+    secret_hash: str
+    chain: str  # as in the token, to build the next one
+
+
+def new_chain() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
+
+
+def new_secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+CHAIN_CHARS, SECRET_CHARS = 22, 43
+
+
+def format_token(chain: str, seq: int, secret: str) -> str:
+    return f"{chain}{secret}{seq}"
+
+
+def parse_token(token: str) -> ParsedToken | None:
+    """The parts of a well-formed token, or None (a malformed one is simply unknown)."""
+    chain, secret, seq = token[:CHAIN_CHARS], token[CHAIN_CHARS:CHAIN_CHARS + SECRET_CHARS], token[
+        CHAIN_CHARS + SECRET_CHARS:]
+    if len(secret) != SECRET_CHARS or not seq.isdigit() or len(seq) > 18:
+        return None
+    return ParsedToken(hash_secret(chain), int(seq), hash_secret(secret), chain)
+
+
+# A day of grace keeps replay detection working for recently expired chains.
+GRACE_MS = 24 * 3600 * 1000
 
 
 def _now_ms() -> int:
@@ -49,90 +87,84 @@ def _now_ms() -> int:
 
 
 class SqlTokenStore:
-    """Tokens in the SQL database (the default): one short write transaction per exchange.
+    """Tokens in the SQL database (the default): one autocommitted statement per exchange.
 
-    The hot path runs two fixed statements on a pooled DBAPI connection: SQLAlchemy still owns the
-    connections, but its statement compilation (~60 µs a request, measured) is skipped.
+    The store keeps a few connections of its own, out of SQLAlchemy's pool and in autocommit mode, so an
+    exchange is one round trip: no BEGIN/COMMIT, no pool reset. A connection that fails is dropped and
+    the next call opens a new one (the database came back).
     """
+
+    MAX_CONNECTIONS = 8
 
     def __init__(self, engine: sa.Engine, ttl_seconds: int) -> None:
         self.engine = engine
         self.ttl_ms = ttl_seconds * 1000
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self.sqlite = engine.dialect.name == "sqlite"
-        self._consume = (
-            f"UPDATE tokens SET used_at = {mark} WHERE token_hash = {mark} AND used_at IS NULL "
-            f"AND expires_at > {mark} AND chain_id NOT IN (SELECT chain_id FROM revoked_chains) "
-            "RETURNING account_id, contact_id, chain_id"
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        true, false = ("1", "0") if self.sqlite else ("TRUE", "FALSE")
+        self._advance = (
+            f"UPDATE token_chains SET seq = seq + 1, secret_hash = {mark}, expires_at = {mark} "
+            f"WHERE chain_hash = {mark} AND seq = {mark} AND secret_hash = {mark} AND expires_at > {mark} "
+            f"AND revoked = {false} RETURNING account_id, contact_id"
         )
-        self._insert_sql = (
-            "INSERT INTO tokens (token_hash, account_id, contact_id, chain_id, expires_at, used_at) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}, NULL)"
+        self._revoke = f"UPDATE token_chains SET revoked = {true} WHERE chain_hash = {mark} AND seq > {mark}"
+        self._insert = (
+            "INSERT INTO token_chains (chain_hash, account_id, contact_id, seq, secret_hash, expires_at, revoked) "
+            f"VALUES ({mark}, {mark}, {mark}, 0, {mark}, {mark}, {false})"
         )
-        self._find = f"SELECT used_at, chain_id FROM tokens WHERE token_hash = {mark}"
-        self._revoke = (
-            f"INSERT INTO revoked_chains (chain_id, revoked_at) VALUES ({mark}, {mark}) "
-            "ON CONFLICT (chain_id) DO NOTHING"
-        )
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
 
-    def _run(self, work):
-        """Run `work(cursor)` in one transaction on a pooled connection."""
-        raw = self.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            if self.sqlite:
-                cur.execute("BEGIN IMMEDIATE")  # the driver is in autocommit mode (see store.db)
+    def _open(self):
+        proxy = self.engine.raw_connection()
+        conn = proxy.dbapi_connection  # the driver's own connection, with the engine's connect settings
+        proxy.detach()  # ours now: the pool neither resets nor reuses it
+        if not self.sqlite:  # SQLite connections are in autocommit mode already (see store.db)
+            conn.autocommit = True
+        return conn
+
+    def _execute(self, sql: str, params: tuple) -> list:
+        with self._slots:
             try:
-                result = work(cur)
-            except BaseException:
-                if self.sqlite:
-                    cur.execute("ROLLBACK")
-                else:
-                    raw.rollback()
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._open()
+            try:
+                cur = conn.cursor()
+                cur.execute(sql, params)
+                rows = cur.fetchall() if cur.description else []
+                cur.close()
+            except Exception:
+                with contextlib.suppress(Exception):  # a broken connection is closed, never reused
+                    conn.close()
                 raise
-            if self.sqlite:
-                cur.execute("COMMIT")
-            else:
-                raw.commit()
-            cur.close()
-            return result
-        finally:
-            raw.close()
-
-    def _insert(self, cur, grant: Grant, now: int) -> str:
-        token = new_token()
-        cur.execute(self._insert_sql, (hash_secret(token), grant.account_id, grant.contact_id, grant.chain_id,
-                                       now + self.ttl_ms))
-        return token
+            self._idle.put(conn)
+            return rows
 
     def issue(self, account_id: int, contact_id: int) -> str:
-        grant = Grant(account_id, contact_id, uuid.uuid4().hex)
-        return self._run(lambda cur: self._insert(cur, grant, _now_ms()))
+        chain, secret = new_chain(), new_secret()
+        self._execute(self._insert, (hash_secret(chain), account_id, contact_id, hash_secret(secret),
+                                     _now_ms() + self.ttl_ms))
+        return format_token(chain, 0, secret)
 
     def exchange(self, token: str) -> tuple[Grant, str] | None:
-        digest = hash_secret(token)
-        now = _now_ms()
-
-        def work(cur):
-            cur.execute(self._consume, (now, digest, now))
-            row = cur.fetchone()
-            if row is not None:
-                grant = Grant(int(row[0]), int(row[1]), row[2])
-                return grant, self._insert(cur, grant, now)
-            cur.execute(self._find, (digest,))
-            seen = cur.fetchone()
-            if seen is not None and seen[0] is not None:
-                cur.execute(self._revoke, (seen[1], now))
+        parsed = parse_token(token)
+        if parsed is None:
             return None
-
-        return self._run(work)
+        now, secret = _now_ms(), new_secret()
+        rows = self._execute(self._advance, (hash_secret(secret), now + self.ttl_ms, parsed.chain_hash, parsed.seq,
+                                             parsed.secret_hash, now))
+        if rows:
+            grant = Grant(int(rows[0][0]), int(rows[0][1]), parsed.chain_hash)
+            return grant, format_token(parsed.chain, parsed.seq + 1, secret)
+        # Refused. A token of this chain from before its current one was used already: it leaked.
+        self._execute(self._revoke, (parsed.chain_hash, parsed.seq))
+        return None
 
     def ping(self) -> None:
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        self._execute("SELECT 1", ())
 
     def purge_expired(self) -> int:
-        # A day of grace keeps replay detection working for recently expired chains.
-        cutoff = _now_ms() - 24 * 3600 * 1000
+        cutoff = _now_ms() - GRACE_MS
         with self.engine.begin() as conn:
-            return conn.execute(tokens.delete().where(tokens.c.expires_at < cutoff)).rowcount
+            return conn.execute(token_chains.delete().where(token_chains.c.expires_at < cutoff)).rowcount
