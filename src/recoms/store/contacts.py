@@ -43,10 +43,17 @@ class Held(NamedTuple):
     verified: bool
 
 
+def held_query(account_id: int, ids: dict[str, str]) -> sa.CompoundSelect | sa.Select:
+    """One point lookup per identifier on the (account, kind, value) key, joined with UNION ALL: an OR of
+    the pairs makes SQLite scan every identifier of the account (import and tracking then slow down as
+    the contacts grow); tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL."""
+    lookups = [sa.select(ci.c.kind, ci.c.contact_id, ci.c.verified).where(
+        ci.c.account_id == account_id, ci.c.kind == kind, ci.c.value == value) for kind, value in ids.items()]
+    return lookups[0] if len(lookups) == 1 else sa.union_all(*lookups)
+
+
 def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str, Held]:
-    wanted = sa.or_(*(sa.and_(ci.c.kind == kind, ci.c.value == value) for kind, value in ids.items()))
-    rows = conn.execute(sa.select(ci.c.kind, ci.c.contact_id, ci.c.verified).where(ci.c.account_id == account_id,
-                                                                                  wanted))
+    rows = conn.execute(held_query(account_id, ids))
     return {row.kind: Held(row.contact_id, bool(row.verified)) for row in rows}
 
 

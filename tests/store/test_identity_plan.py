@@ -1,0 +1,33 @@
+"""The contact lookup behind tracking, imports and the token endpoint hits the identifiers' key for every
+identifier an event carries, whatever their number, on every backend (a scan made imports quadratic)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from recoms.store.contacts import held_query
+
+IDS = {"external_id": "c-1", "email": "a@b.c", "phone": "380501234567", "cookie": "v1"}
+
+
+def test_each_identifier_is_a_point_lookup_on_the_key(platform):
+    engine = platform.engine
+    with engine.begin() as conn:  # enough rows that a scan would be worth it to no planner
+        conn.execute(sa.text(
+            "INSERT INTO contact_identifiers (account_id, kind, value, contact_id, created_at, verified) "
+            "SELECT 999999, 'cookie', 'plan-' || n, n, 0, TRUE FROM (" + (
+                "SELECT generate_series(1, 20000) AS n" if engine.dialect.name == "postgresql" else
+                "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 20000) SELECT n FROM s"
+            ) + ") AS numbers WHERE TRUE ON CONFLICT DO NOTHING"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("ANALYZE contact_identifiers"))
+    sql = str(held_query(999999, IDS).compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+            searches = [p for p in plan if "contact_identifiers" in p]
+            assert len(searches) == len(IDS)
+            assert all("(account_id=? AND kind=? AND value=?)" in p for p in searches), plan
+        else:
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+            assert "Seq Scan" not in plan and plan.count("Index") >= len(IDS), plan
