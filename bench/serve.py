@@ -1,11 +1,14 @@
-"""Serving benchmark: `/api/v1/recoms` against a trivial endpoint returning the same bytes, same server.
+"""Serving benchmark: every data source, the v2 endpoint and tracking, each against a raw ASGI app that
+returns the same bytes, served by the same server with the same workers, in the same rounds.
 
-    .venv/bin/python bench/serve.py [--seconds 10] [--connections 64] [--rounds 3] [--datasource similar]
+    .venv/bin/python bench/serve.py [--backends sqlite,postgres] [--workers 1,2] [--seconds 8] [--rounds 3]
+                                    [--connections 64] [--endpoints similar,personal,...] [--write]
 
-Loads the demo shop into a temporary store, starts the real application under uvicorn (one worker)
-with one extra raw route, `/_bench/static`, that returns a recorded recoms response body, then drives
-both with wrk (Debian's `wrk`; a token-chaining Lua script gives every request a fresh ES-TOKEN) in
-alternating rounds. Prints requests/s, p50 and p99 per endpoint (medians over the rounds) and the ratio.
+Loads the demo shop (SQLite, or PostgreSQL + Redis at the test URLs of .ci/run), starts `recoms serve`
+(granian) and `bench/raw_app.py` under granian with as many workers, and drives both with wrk (Debian's
+`wrk`, on the same cores: the machine's whole capacity is shared, as in production on one box). Token
+requests chain each response's ES-TOKEN into the next request. Prints, and with --write stores in
+docs/performance.md, medians over the rounds: req/s, share of the ceiling, p50 and p99.
 """
 
 from __future__ import annotations
@@ -20,11 +23,29 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PG = os.environ.get("RECOMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("RECOMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TRACKING_BATCH = 100
+
+
+@dataclass
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    token: bool = False  # chain ES-TOKENs
+    body: bytes = b""
+    headers: dict[str, str] | None = None
+    events_per_request: int = 0
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -32,13 +53,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wrk_script(seed_dir: Path, path: str, name: str) -> Path:
-    """A wrk script: each thread owns its seed tokens and chains each response's ES-TOKEN into the next.
-
-    Both endpoints run the same Lua per request (a header sent, a header read), so the ratio measures
-    the server, not wrk; the static route returns no token and its caller reuses the one it sent.
-    """
-    script = seed_dir / f"{name}.lua"
+def lua(endpoint: Endpoint, work: Path) -> Path:
+    """A wrk script: token endpoints chain each response's ES-TOKEN into the next request (each thread owns
+    its seed tokens); the others send fixed headers and body. The raw ceiling runs the same script."""
+    script = work / f"{endpoint.name}.lua"
+    headers = ", ".join(f'["{k}"] = {json.dumps(v)}' for k, v in (endpoint.headers or {}).items())
+    body = json.dumps(endpoint.body.decode()) if endpoint.body else "nil"
     script.write_text(f"""
 local counter = 0
 function setup(thread)
@@ -48,16 +68,22 @@ end
 local queue = {{}}
 local last = nil
 function init(args)
-  local f = io.open("{seed_dir}/tokens-" .. id .. ".txt")
-  for line in f:lines() do queue[#queue + 1] = line end
-  f:close()
+  local f = io.open("{work}/tokens-" .. id .. ".txt")
+  if f then
+    for line in f:lines() do queue[#queue + 1] = line end
+    f:close()
+  end
 end
 function request()
-  last = table.remove(queue)
-  return wrk.format("GET", "{path}", {{["ES-TOKEN"] = last}})
+  local headers = {{{headers}}}
+  if {str(endpoint.token).lower()} then
+    last = table.remove(queue)
+    headers["ES-TOKEN"] = last
+  end
+  return wrk.format("{endpoint.method}", "{endpoint.path}", headers, {body})
 end
 function response(status, headers, body)
-  queue[#queue + 1] = headers["es-token"] or last
+  if {str(endpoint.token).lower()} then queue[#queue + 1] = headers["es-token"] or last end
 end
 done = function(summary, latency, requests)
   io.write(string.format('{{"requests": %d, "seconds": %f, "p50_ms": %f, "p99_ms": %f, "errors": %d, "non2xx": %d}}\\n',
@@ -69,96 +95,203 @@ end
     return script
 
 
-def run_wrk(base: str, path: str, script: Path, seconds: int, connections: int, threads: int) -> dict:
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
-         base + path],
-        capture_output=True, text=True, check=True,
-    ).stdout
+def wrk(base: str, script: Path, seconds: int, connections: int, threads: int) -> dict:
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+                          "-s", str(script), base], capture_output=True, text=True, check=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--datasource", default="similar", help="which demo data source to query")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is needed (Debian: apt-get install wrk)")
+def wait_up(base: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{base} did not come up")
 
-    work = Path(tempfile.mkdtemp(prefix="recoms-bench-"))
-    env = {**os.environ, "RECOMS_DATABASE_URL": f"sqlite:///{work}/recoms.db", "RECOMS_LOG_LEVEL": "warning"}
-    print(f"loading the demo shop into {work} ...", flush=True)
-    loaded = subprocess.run(
+
+def load_demo(env: dict[str, str]) -> dict:
+    out = subprocess.run(
         [sys.executable, "-c", "import json; from recoms.demo import load_demo; from recoms.settings import Settings;"
          "info = load_demo(Settings(), echo=lambda s: None); info.pop('instructions'); print(json.dumps(info))"],
-        env=env, capture_output=True, text=True, check=True,
-    )
-    info = json.loads(loaded.stdout.strip().splitlines()[-1])
-    ds_id = info["datasources"][args.datasource]
-    product = info["samples"]["products"].get("out_of_stock" if args.datasource == "similar" else "in_cart")
-    path = f"/api/v1/recoms/{ds_id}?products={product}"
+        env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
-    port = free_port()
-    body_file = work / "static-body.json"
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "serve_app.py"), str(port), str(body_file)], env=env,
-    )
+
+def endpoints(info: dict) -> list[Endpoint]:
+    ds, samples = info["datasources"], info["samples"]
+    products = samples["products"]
+    email = samples["contact"]["email"] if isinstance(samples.get("contact"), dict) else None
+    site = info["site_id"]
+    key = info["api_key"]
+    import base64
+
+    auth = "Basic " + base64.b64encode(f"shop:{key}".encode()).decode()
+    category = samples.get("category", "Home")
+    found = []
+    for name, query in (("similar", f"products={products['out_of_stock']}"),
+                        ("cross_sell", f"products={products['in_cart']}"),
+                        ("upsell", f"products={products['in_cart']}"),
+                        ("also_bought", f"products={products['in_cart']}"),
+                        ("personal", ""), ("bestsellers", ""),
+                        ("bestsellers_category", f"category={category}"),
+                        ("recently_viewed", ""), ("new_arrivals", "")):
+        if name in ds:
+            found.append(Endpoint(name, "GET", f"/api/v1/recoms/{ds[name]}?{query}", token=True))
+    v2_query = f"email={email}&" if email else ""
+    found.append(Endpoint("v2", "GET",
+                          f"/api/v2/contacts/recoms/{ds['also_bought']}?{v2_query}products={products['in_cart']}",
+                          headers={"Authorization": auth}))
+    event = {"GeneralInfo": {"eventName": "ProductPage", "siteId": site, "cookies": {"sc": "bench-visitor"}},
+             "ProductPage": {"productKey": products["in_cart"], "price": "19.9", "isInStock": 1}}
+    found.append(Endpoint("tracking", "POST", "/api/v2/tracking", body=json.dumps(event).encode(),
+                          headers={"Content-Type": "application/json"}, events_per_request=1))
+    found.append(Endpoint(f"tracking-batch-{TRACKING_BATCH}", "POST", "/api/v2/tracking",
+                          body=json.dumps([event] * TRACKING_BATCH).encode(),
+                          headers={"Content-Type": "application/json"}, events_per_request=TRACKING_BATCH))
+    return found
+
+
+def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
+    env = {**os.environ, "RECOMS_LOG_LEVEL": "warning", "RECOMS_RATE_LIMIT_PER_KEY_PER_SECOND": "0",
+           "RECOMS_RATE_LIMIT_PER_SITE_PER_SECOND": "0", "RECOMS_ARTIFACTS_DIR": str(work / "artifacts")}
+    cleanup = None
+    if backend == "sqlite":
+        env["RECOMS_DATABASE_URL"] = f"sqlite:///{work}/recoms.db"
+    else:
+        import sqlalchemy as sa
+
+        name = f"recoms_bench_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(PG.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        env["RECOMS_DATABASE_URL"] = PG.rsplit("/", 1)[0] + "/" + name
+        env["RECOMS_TOKEN_STORE"] = REDIS
+
+        def cleanup() -> None:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    print(f"[{backend}, {workers} worker(s)] loading the demo shop ...", flush=True)
+    info = load_demo(env)
+    port, raw_port = free_port(), free_port()
+    server = subprocess.Popen([str(BIN / "recoms"), "serve", "--port", str(port), "--workers", str(workers)], env=env)
     base = f"http://127.0.0.1:{port}"
+    raw = None
+    results = []
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(base + "/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_up(base)
         auth = ("shop", info["api_key"])
 
         def token(i: int) -> str:
             return httpx.post(base + "/api/v1/auth/contact/token", json={"externalCustomerId": f"bench-{i}"},
                               auth=auth).json()["token"]
 
-        first = httpx.get(base + path, headers={"ES-TOKEN": token(0)})
-        first.raise_for_status()
-        body_file.write_bytes(first.content)  # the static route serves exactly these bytes
-        print(f"recoms response: {len(first.content)} bytes, {len(first.json())} products", flush=True)
-        per_thread = args.connections // args.threads + 2
-        results: dict[str, list[dict]] = {"static": [], "recoms": []}
-        static_script = wrk_script(work, "/_bench/static", "static")
-        for round_no in range(args.rounds):
-            for t in range(args.threads):
-                (work / f"tokens-{t}.txt").write_text(
-                    "\n".join(token(round_no * 1000 + t * 100 + i) for i in range(per_thread)) + "\n"
-                )
-            recoms_script = wrk_script(work, path, "recoms")
-            results["static"].append(run_wrk(base, "/_bench/static", static_script, args.seconds,
+        for endpoint in endpoints(info):
+            if args.endpoints and endpoint.name not in args.endpoints:
+                continue
+            headers = dict(endpoint.headers or {})
+            if endpoint.token:
+                headers["ES-TOKEN"] = token(0)
+            first = httpx.request(endpoint.method, base + endpoint.path, content=endpoint.body or None,
+                                  headers=headers)
+            first.raise_for_status()
+            body_file = work / "body.bin"
+            body_file.write_bytes(first.content)
+            raw = subprocess.Popen([str(BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
+                                    str(raw_port), "--workers", str(workers), "--http", "1", "--log-level", "warning",
+                                    "--working-dir", str(ROOT / "bench"), "raw_app:app"],
+                                   env={**env, "RECOMS_BENCH_BODY": str(body_file)})
+            wait_up(f"http://127.0.0.1:{raw_port}")
+            script = lua(endpoint, work)
+            rounds: dict[str, list[dict]] = {"ceiling": [], "recoms": []}
+            for round_no in range(args.rounds):
+                if endpoint.token:
+                    per_thread = args.connections // args.threads + 2
+                    for t in range(args.threads):
+                        (work / f"tokens-{t}.txt").write_text("\n".join(
+                            token(round_no * 10_000 + t * 1000 + i) for i in range(per_thread)) + "\n")
+                rounds["ceiling"].append(wrk(f"http://127.0.0.1:{raw_port}", script, args.seconds,
                                              args.connections, args.threads))
-            results["recoms"].append(run_wrk(base, path, recoms_script, args.seconds, args.connections,
-                                             args.threads))
-            r, s = results["recoms"][-1], results["static"][-1]
-            print(f"round {round_no + 1}: static {s['rps']:.0f} req/s, recoms {r['rps']:.0f} req/s "
-                  f"(non-2xx {r['non2xx']}, errors {r['errors']})", flush=True)
+                rounds["recoms"].append(wrk(base, script, args.seconds, args.connections, args.threads))
+            raw.terminate()
+            raw.wait(10)
+            raw = None
+
+            def med(which: str, key: str, rounds: dict = rounds) -> float:
+                return statistics.median(r[key] for r in rounds[which])
+
+            row = {"backend": backend, "workers": workers, "endpoint": endpoint.name, "bytes": len(first.content),
+                   "ceiling_rps": med("ceiling", "rps"), "rps": med("recoms", "rps"),
+                   "p50_ms": med("recoms", "p50_ms"), "p99_ms": med("recoms", "p99_ms"),
+                   "ceiling_p99_ms": med("ceiling", "p99_ms"),
+                   "errors": sum(r["errors"] + r["non2xx"] for r in rounds["recoms"]),
+                   "events_per_s": med("recoms", "rps") * endpoint.events_per_request}
+            row["share"] = row["rps"] / row["ceiling_rps"]
+            results.append(row)
+            print(format_row(row), flush=True)
     finally:
-        server.terminate()
-        server.wait(10)
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        for proc in (server, raw):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
+        if cleanup is not None:
+            cleanup()
+    return results
 
-    def med(name: str, key: str) -> float:
-        return statistics.median(r[key] for r in results[name])
 
-    print(f"\nmachine: {os.cpu_count()} cores; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, "
-          f"{args.rounds} rounds, medians")
-    print(f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name in ("static", "recoms"):
-        print(f"{name:<10} {med(name, 'rps'):>9.0f} {med(name, 'p50_ms'):>8.2f} {med(name, 'p99_ms'):>8.2f}")
-    print(f"ratio recoms/static: {med('recoms', 'rps') / med('static', 'rps'):.2f}")
+HEADER = ("| backend | workers | endpoint | req/s | ceiling req/s | share | p50 ms | p99 ms | ceiling p99 ms "
+          "| events/s | errors |\n|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def format_row(r: dict) -> str:
+    events = f"{r['events_per_s']:,.0f}" if r["events_per_s"] else ""
+    return (f"| {r['backend']} | {r['workers']} | {r['endpoint']} | {r['rps']:,.0f} | {r['ceiling_rps']:,.0f} | "
+            f"{r['share']:.0%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['ceiling_p99_ms']:.1f} | {events} | "
+            f"{r['errors']} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", default="sqlite", help="sqlite, postgres (PostgreSQL + Redis)")
+    parser.add_argument("--workers", default="1", help="comma-separated worker counts")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--endpoints", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md")
+    args = parser.parse_args()
+    args.endpoints = {e.strip() for e in args.endpoints.split(",") if e.strip()}
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed (Debian: apt-get install wrk)")
+    rows = []
+    for backend in args.backends.split(","):
+        for workers in (int(w) for w in args.workers.split(",")):
+            with tempfile.TemporaryDirectory(prefix="recoms-bench-") as tmp:
+                rows += run_backend(backend.strip(), workers, args, Path(tmp))
+    table = "\n".join([HEADER, *map(format_row, rows)])
+    machine = (f"{os.cpu_count()} cores; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s on the same "
+               f"cores; medians of {args.rounds} rounds")
+    print(f"\n{machine}\n{table}")
+    if args.write:
+        write_doc(table, machine)
+
+
+def write_doc(table: str, machine: str) -> None:
+    doc = ROOT / "docs" / "performance.md"
+    text = doc.read_text() if doc.exists() else ""
+    start, end = "<!-- bench/serve.py -->", "<!-- /bench/serve.py -->"
+    block = f"{start}\n{machine}\n\n{table}\n{end}"
+    if start in text:
+        text = text.split(start)[0] + block + text.split(end, 1)[1]
+    else:
+        text += "\n" + block + "\n"
+    doc.write_text(text)
 
 
 if __name__ == "__main__":
