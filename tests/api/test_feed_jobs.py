@@ -209,7 +209,10 @@ def test_dozens_of_slow_imports_do_not_freeze_health_tokens_or_tracking(make_ser
         statuses = [p.result().status_code for p in posts]
     assert token and tracked.status_code == 200
     assert answered < 3, f"health, token and tracking took {answered:.1f} s"  # frozen, they take ~10 s
-    assert statuses.count(202) == platform.settings.feed_imports_max and set(statuses) == {202, 429}
+    # The limit held: beyond the imports running at once, the others were refused (more than the limit may
+    # have been accepted in all, as earlier ones hit their deadline and freed their slot on a slow machine).
+    assert statuses.count(429) > 0 and statuses.count(202) >= platform.settings.feed_imports_max
+    assert set(statuses) == {202, 429}
 
 
 # --- restarts and scheduled pulls ---------------------------------------------------------------
