@@ -53,7 +53,7 @@ def orders_of(events: list[dict[str, Any]]) -> list[tuple[str, set[str]]]:
             for event in events if "PurchasedItems" in event]
 
 
-def test_default_sizes_are_big_enough_and_fast(tmp_path: Path) -> None:
+def test_default_sizes_are_big_enough(tmp_path: Path) -> None:
     # Sizes only: how fast it generates is not asserted (a timed test fails on a busy machine).
     shop = generate(tmp_path, now_ms=NOW_MS)
 
