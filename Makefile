@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml plugins/recoms-trending/pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/recoms demo
+	RECOMS_DEMO_SHOP=true $(BIN)/recoms demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -197,13 +197,25 @@ def events_import(
 
 
 @app.command()
-def train(account: Annotated[int | None, typer.Option(help="only this account")] = None) -> None:
-    """Fit every algorithm on the stored events and write a snapshot (a running serve picks it up)."""
+def train(
+    account: Annotated[int | None, typer.Option(help="only this account")] = None,
+    tune: Annotated[bool, typer.Option(help="tune on the shop's own newest orders (--no-tune: the defaults "
+                                            "for the kind of shop)")] = True,
+) -> None:
+    """Fit every algorithm on the stored events and write a snapshot (a running serve picks it up).
+
+    Prints what tuning chose per algorithm and its held-out figures (stderr), then the snapshots (JSON).
+    """
+    from recoms.training.quality import lines
     from recoms.training.train import train_all
 
     platform = _platform()
     s = platform.settings
-    _print(train_all(platform.engine, s.artifacts_path, s.training_window_days, account))
+    trained = train_all(platform.engine, s.artifacts_path, s.training_window_days, account,
+                        s.tuning_time_factor if tune else 0.0)
+    for meta in trained:
+        typer.echo("\n".join(lines(meta)), err=True)
+    _print(trained)
 
 
 @datasource_app.command("create")

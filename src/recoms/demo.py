@@ -63,7 +63,9 @@ def _load_events(platform: Platform, account_id: int, site_id: str, path: Path) 
     return totals
 
 
-def load_demo(settings: Settings, seed: int = 7, echo: Callable[[str], None] = print) -> dict[str, Any]:
+def load_demo(settings: Settings, seed: int = 7, echo: Callable[[str], None] = print,
+              sizes: dict[str, int] | None = None, ab_visitors: int = 600) -> dict[str, Any]:
+    """`sizes` (n_products, n_contacts, n_events) makes a smaller shop than the default (tests)."""
     from recoms.demo_data import generate
 
     platform = build_platform(settings)
@@ -74,7 +76,7 @@ def load_demo(settings: Settings, seed: int = 7, echo: Callable[[str], None] = p
     # Events end at today's midnight (UTC): the shop is recent, and the same on every day it is made,
     # so the README's sample ids hold.
     today = int(time.time() // 86_400) * 86_400_000
-    shop = generate(data_dir, seed=seed, now_ms=today)
+    shop = generate(data_dir, seed=seed, now_ms=today, **(sizes or {}))
     if existing is None:
         created = create_account(engine, DEMO_NAME, "extra")
         account_id, api_key, site_id = created["account_id"], created["api_key"], created["site_id"]
@@ -94,6 +96,8 @@ def load_demo(settings: Settings, seed: int = 7, echo: Callable[[str], None] = p
     if existing is None or snapshot.newest_version(settings.artifacts_path, account_id) is None:
         meta = train_account(engine, settings.artifacts_path, account_id, settings.training_window_days)
         echo(f"  trained on {meta['interactions']} interactions in {meta['seconds_total']} s")
+    if existing is None:
+        _simulate_experiment(platform, account_id, site_id, today, echo, ab_visitors)
     sources = platform.datasources.list(account_id)
     info = {"account_id": account_id, "api_key": api_key, "site_id": site_id,
             "datasources": {ds.algorithm + ("_category" if ds.params.get("scope") == "category" else ""): ds.id
@@ -102,6 +106,20 @@ def load_demo(settings: Settings, seed: int = 7, echo: Callable[[str], None] = p
     info["instructions"] = instructions(info, settings)
     platform.close()
     return info
+
+
+def _simulate_experiment(platform: Platform, account_id: int, site_id: str, today: int,
+                         echo: Callable[[str], None], visitors: int) -> None:
+    """Three weeks of an A/B experiment on the out-of-stock data source: the console's charts have content."""
+    from recoms.demo_experiment import simulate
+
+    ds_id = next((ds.id for ds in platform.datasources.list(account_id) if ds.algorithm == "similar"), None)
+    if ds_id is None:
+        return
+    platform.serving.invalidate(account_id)
+    counts = simulate(platform, account_id, site_id, ds_id, today, visitors=visitors)
+    echo(f"  recommendation traffic: {counts['lists']} lists, {counts['impressions']} impressions, "
+         f"{counts['clicks']} clicks, {counts['orders']} orders (A/B experiment on data source {ds_id})")
 
 
 def _algorithms() -> set[str]:
@@ -139,5 +157,7 @@ def instructions(info: dict[str, Any], settings: Settings) -> str:
             f"  curl -s -u \"shop:$KEY\" '{base}/api/v2/contacts/recoms/{ds['also_bought']}"
             f"?email={email}&products={products.get('in_cart', '')}'"
         )
-    lines += [f"  open {base}/docs for the whole API", ""]
+    lines += [f"  open {base}/docs for the whole API", "",
+              f"Console: {base}/console (sign in with the API key): data sources, previews, analytics, A/B tests",
+              f"Demo storefront: {base}/demo/shop (served when RECOMS_DEMO_SHOP=true, as `make run` sets it)", ""]
     return "\n".join(lines)

@@ -88,6 +88,23 @@ class Settings(BaseSettings):
         "it); default: the host the request came to",
     )
     training_window_days: int = Field(365, ge=1, description="events older than this are not trained on")
+    tuning_time_factor: float = Field(
+        2.0, ge=0, description="training tunes each shop's algorithms on its own held-out orders for at most this "
+        "many times its untuned training time (at least 5 s); 0 = no tuning (the shop's regime defaults)"
+    )
+    attribution_window_days: float = Field(
+        7.0, gt=0, description="a purchase of a recommended product by the same contact within this many days of "
+        "its last click (else impression) is credited to that recommendation"
+    )
+    recommendation_log: bool = Field(
+        True, description="write every served list to the recommendation log (false: responses still carry a "
+        "recommendation id, nothing is stored; for measuring its cost)"
+    )
+    recommendation_log_flush_seconds: float = Field(
+        1.0, gt=0, description="how often the served lists queued in memory are written to the store"
+    )
+    console_session_hours: float = Field(12.0, gt=0, description="a web console sign-in lasts this long")
+    demo_shop: bool = Field(False, description="serve the demo storefront at /demo/shop (`make run` turns it on)")
     log_level: str = "info"
 
     @model_validator(mode="after")

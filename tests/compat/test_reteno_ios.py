@@ -177,7 +177,7 @@ def test_errors_decode_as_network_errors(shop, app, make_shop):
 def test_without_a_stored_device_id_there_is_no_header_and_no_personalisation(shop, app):
     ds = shop.datasource(algorithm="recently_viewed", size=3, fallback=[])
     r = IosApp(shop.client, app.key, device_id=None).get_recoms(str(ds), [])
-    assert r.status_code == 200 and r.json() == {"recoms": []}
+    assert r.status_code == 200 and r.json()["recoms"] == []  # beside it: the recommendationId (ignored by the SDK)
 
 
 # ---- the app's flow end to end -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
+from schemathesis.python import asgi
 
 from recoms.api.app import create_app
 from recoms.services.accounts import create_key
@@ -18,7 +19,7 @@ from tests.conftest import Shop, envelope, make_settings
 from tests.feeds import gmc_xml
 
 # Generated requests per operation in the fuzzing phase; the examples and coverage phases add theirs.
-EXAMPLES = int(os.environ.get("RECOMS_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("RECOMS_FUZZ_EXAMPLES", "100"))
 ONLY = os.environ.get("RECOMS_FUZZ_ONLY")  # a regex on "METHOD /path": fuzz only those operations
 SEED = int(os.environ.get("RECOMS_FUZZ_SEED", "20261130"))
 ALGORITHMS = ("similar", "cross_sell", "upsell", "also_bought", "personal", "bestsellers", "recently_viewed",
@@ -45,7 +46,8 @@ class Fuzzed:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.app = create_app(platform=platform, background=False)
-        self.client = TestClient(self.app)
+        self.client = TestClient(self.app)  # for the setup, as the other tests call the app
+        self.session = asgi.get_client(self.app)  # for the fuzzed requests: schemathesis' in-process client
         self.shop = Shop(self.client, platform)
         self.mobile_key = create_key(platform.engine, self.shop.account_id, ["mobile"])["api_key"]
         self.requests = 0
@@ -69,18 +71,20 @@ class Fuzzed:
         self.contact_id = self.client.get("/api/v1/contacts", params={"cookie": "v1"}, headers=shop.auth).json()["id"]
 
     def token(self) -> str:
-        r = self.client.post("/api/v1/auth/contact/token", json={"cookie": "v1"}, headers=self.shop.auth)
+        r = self.session.post("/api/v1/auth/contact/token", json={"cookie": "v1"}, headers=self.shop.auth)
         assert r.status_code == 200, r.text
         return r.json()["token"]
 
     def credentials(self, security: list[dict[str, Any]], n: int) -> dict[str, str]:
         """Valid credentials for the operation: a fresh single-use token for the ES-TOKEN route; where the
-        app's key is accepted, it and the admin key by turns."""
+        app's key or the site id is accepted, it and the admin key by turns."""
         schemes = {name for alternative in security for name in alternative}
         if "esToken" in schemes:
             return {"ES-TOKEN": self.token()}
         if "retenoAccessKey" in schemes and n % 2:
             return {"X-Reteno-Access-Key": self.mobile_key}
+        if "siteKey" in schemes and n % 2:
+            return {"X-Site-Id": self.shop.site_id}
         return dict(self.shop.auth)
 
     def record(self, label: str, status: int) -> None:

@@ -6,13 +6,14 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from recoms import __version__
 from recoms.api import problems, routes
 from recoms.api.deps import key_from_header
 from recoms.api.middleware import BodyLimit, BrowserCors, Guard, KeyRequired, Metrics, RateLimit
 from recoms.api.openapi import document as truthful_openapi
-from recoms.api.routes import recoms
+from recoms.api.routes import console, demo_shop, docs, recoms
 from recoms.domain.accounts import SCOPES
 from recoms.services.jobs import Jobs
 from recoms.services.platform import Platform, build_platform
@@ -46,18 +47,29 @@ def create_app(
             jobs.start()
         yield
         jobs.stop()
+        platform.ingest_queue.stop()  # stores what is queued, then stops
         platform.serving.stop()
+        platform.recommendation_log.flush()  # the served lists still queued
 
     app = FastAPI(
         title="recoms", version=__version__, lifespan=lifespan,
         description="Product recommendations for online shops and their mobile apps.",
+        docs_url=None, redoc_url=None,  # routes/docs.py serves them with local assets
+        telemetry={"tracing": False, "metrics": False, "logs": False},  # /metrics has ours; this costs per request
     )
     app.state.platform = platform
     app.state.trusted_proxies = settings.trusted_proxy_networks
     app.state.jobs = jobs
     problems.install(app)
+    app.router.routes.insert(0, recoms.token_route)  # first: the hot path matches before 60 other routes
     for module in routes.ALL:
         app.include_router(module.router)
+    # Every page's assets come from the installed packages: nothing loads from a CDN.
+    app.mount(docs.ASSETS_URL, StaticFiles(directory=str(docs.ASSETS_DIR)), name="docs-assets")
+    app.mount(console.STATIC_URL, StaticFiles(directory=str(console.STATIC_DIR)), name="console-static")
+    if settings.demo_shop:
+        app.include_router(demo_shop.router)
+        app.mount(demo_shop.STATIC_URL, StaticFiles(directory=str(demo_shop.STATIC_DIR)), name="shop-static")
 
     build_openapi = app.openapi
 
@@ -71,7 +83,6 @@ def create_app(
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes,
                        timeout=settings.body_timeout_seconds)
     app.add_middleware(Metrics)
-    app.add_middleware(recoms.RecomsFastPath, platform=platform, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(BrowserCors, origins=settings.cors_origin_list, browser_route=_browser_route)
     if settings.protect_docs:
         def any_key(header: str | None) -> object:

@@ -190,7 +190,7 @@ class BrowserCors:
         self.browser_route = browser_route
         self.cors = CORSMiddleware(
             app, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["ES-TOKEN", "Content-Type"],
-            expose_headers=["ES-TOKEN"], max_age=3600,
+            expose_headers=["ES-TOKEN", "X-Recommendation-Id"], max_age=3600,
         )
 
     async def __call__(self, scope: Scope, receive, send) -> None:

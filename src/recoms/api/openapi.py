@@ -88,7 +88,8 @@ ERRORS = {
     503: ("ServiceUnavailable", "The store does not answer; try again after Retry-After."),
 }
 STRING = {"type": "string"}
-RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
+RETRY_AFTER = {"description": "Seconds to wait before trying again", "required": True,
+               "schema": {"type": "integer", "minimum": 1}}
 WWW_AUTHENTICATE = {"description": "How to authenticate: Basic", "required": True, "schema": STRING}
 NEXT_TOKEN = {"description": "The next single-use token", "required": True, "schema": STRING}
 METHOD_NOT_ALLOWED = (
@@ -98,7 +99,7 @@ METHOD_NOT_ALLOWED = (
 
 
 def _problem_response(status: int, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    name, description = ERRORS[status]
+    description = ERRORS[status][1]
     schema = {"allOf": [{"$ref": "#/components/schemas/Problem"},
                         {"properties": {"status": {"const": status}, "title": {"const": TITLES[status]}}}]}
     response: dict[str, Any] = {"description": description, "content": {MEDIA_TYPE: {"schema": schema}}}
@@ -118,8 +119,6 @@ def _error_components() -> dict[str, Any]:
 TOKEN_ROUTE = recoms.ROUTE
 # Operations anyone may call that do not touch the store (no 503).
 NO_STORE = {("get", "/healthz"), ("get", "/metrics"), ("get", "/tracker.js"), ("post", "/logs/v1/plugin")}
-# Query parameters a route reads without checking them (no 400 for their values).
-QUERY_IGNORED = {("get", "/api/v1/site/script")}
 # A query that names a contact looks it up: 404 when none matches.
 CONTACT_LOOKUP = {"externalCustomerId", "email", "phone", "userPseudoId", "cookie"}
 # Bodies the domain validates with 422 naming the field (beyond 400 for what is not JSON).
@@ -191,6 +190,7 @@ BODY_SCHEMAS: dict[Key, dict[str, Any]] = {
 }
 
 PRODUCTS = {"type": "array", "items": {"$ref": "#/components/schemas/Product"}}
+PRODUCTS_EXAMPLE = [PRODUCT["example"]]
 
 
 def _content(media_type: str, schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
@@ -202,9 +202,9 @@ def _content(media_type: str, schema: dict[str, Any], example: Any = None) -> di
 
 # Success bodies of routes that answer a raw Response (FastAPI cannot know their shape).
 SUCCESS: dict[Key, dict[str, Any]] = {
-    ("get", TOKEN_ROUTE): _content("application/json", PRODUCTS),
-    ("post", TOKEN_ROUTE): _content("application/json", PRODUCTS),
-    ("get", "/api/v2/contacts/recoms/{dataSourceId}"): _content("application/json", PRODUCTS),
+    ("get", TOKEN_ROUTE): _content("application/json", PRODUCTS, PRODUCTS_EXAMPLE),
+    ("post", TOKEN_ROUTE): _content("application/json", PRODUCTS, PRODUCTS_EXAMPLE),
+    ("get", "/api/v2/contacts/recoms/{dataSourceId}"): _content("application/json", PRODUCTS, PRODUCTS_EXAMPLE),
     ("get", "/api/v1/products/{product_id}"): _content("application/json", {"$ref": "#/components/schemas/Product"}),
     ("post", "/api/v1/recoms/{recomVariantId}/request"): _content(
         "application/json",
@@ -290,8 +290,8 @@ def _statuses(key: Key, op: dict[str, Any], security: list[dict] | None, fastapi
     query = {p["name"] for p in params if p["in"] == "query"}
     if any(p["in"] == "path" for p in params) or query & CONTACT_LOOKUP:
         statuses.add(404)
-    if has_body or (query and key not in QUERY_IGNORED):
-        statuses.add(400)  # the routes check their queries and bodies themselves
+    if has_body or params:
+        statuses.add(400)  # the routes check what they read; a NUL byte anywhere in the URL is refused
     if has_body:
         statuses.add(413)
     if key in DOMAIN_VALIDATED or any(_fails_validation(p) for p in fastapi_params):
@@ -320,6 +320,8 @@ def _describe_success(key: Key, op: dict[str, Any]) -> None:
             response.pop("content", None)
         if key in SUCCESS_NOTES:
             response["description"] = SUCCESS_NOTES[key]
+        if key[1] == TOKEN_ROUTE:
+            response["headers"] = {"ES-TOKEN": NEXT_TOKEN}
 
 
 def _describe_errors(key: Key, op: dict[str, Any], statuses: set[int]) -> None:
@@ -337,15 +339,15 @@ def _describe_errors(key: Key, op: dict[str, Any], statuses: set[int]) -> None:
 def _token_route_error(status: int) -> dict[str, Any]:
     """The ES-TOKEN route: once the token was accepted, every answer carries the next one."""
     headers: dict[str, Any] = {}
-    if status in (400, 403, 404, 413):  # these only happen after the token was accepted
+    if status in (403, 404):  # these only happen after the token was accepted
         headers["ES-TOKEN"] = NEXT_TOKEN
-    elif status == 500:
+    elif status in (400, 401, 413, 500):  # after it, or before (a NUL byte in the URL, a body over the limit)
         headers["ES-TOKEN"] = {**NEXT_TOKEN, "required": False}
     if status in (429, 503):
         headers["Retry-After"] = RETRY_AFTER
     response = _problem_response(status, headers)
     if status == 401:
-        response["description"] = "Missing, unknown, expired or already used token: get a new one (no next token)."
+        response["description"] = "Missing, unknown, expired or already used token: get a new one."
     return response
 
 

@@ -69,6 +69,7 @@ _PRICE = re.compile(
     r"\s*(?P<post>[A-Za-z]{3})?"  # "12.99 USD"
 )
 _GROUPING = re.compile(r"[\s'\u00a0\u202f]")
+MAX_PRICE = 1e12
 # (pattern of the unsigned amount, thousands separator to drop, decimal mark to turn into '.')
 _AMOUNT_SHAPES = (
     (re.compile(r"\d+(?:\.\d+)?"), "", "."),  # 1299 / 12.99 / 1.299 (a lone '.' is decimal)
@@ -96,8 +97,11 @@ def parse_price(text: str) -> tuple[float, str]:
         if shape.fullmatch(digits):
             if thousands:
                 digits = digits.replace(thousands, "")
-            return float(digits.replace(decimal, ".")), (match["pre"] or match["post"] or "").upper()
-    raise ValueError(f"price is not a number: {text!r}")
+            price = float(digits.replace(decimal, "."))
+            if price > MAX_PRICE:  # hundreds of digits: a broken feed, not a price (and no inf downstream)
+                raise ValueError(f"price is too large: {text[:40]!r}")
+            return price, (match["pre"] or match["post"] or "").upper()
+    raise ValueError(f"price is not a number: {text[:40]!r}")
 
 
 # --- format detection -----------------------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from recoms.domain import rules as rules_mod
+from recoms.domain import variants as variants_mod
 from recoms.domain.rules import FallbackStep, Rule, RuleError
+from recoms.domain.variants import Variant
 from recoms.recommenders.registry import get_algorithm, plugins
 
 MAX_SIZE = 100
@@ -33,6 +35,23 @@ class DataSource:
     raw_rules: list[Any]
     raw_fallback: list[Any] | None
     updated_at: int = 0
+    # A/B challengers (the control is this configuration itself), see domain/variants.py.
+    variants: tuple[Variant, ...] = ()
+    raw_variants: list[dict[str, Any]] | None = None
+    variant_bounds: tuple[int, ...] = ()
+    experiment_started_at: int | None = None
+    variant_seq: int = 0  # the highest variant id handed out: ids are never reused
+    variant_id: int = 0  # which variant's configuration this is (0: the data source's own)
+    control_variant: Variant = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        control = Variant(variants_mod.CONTROL_ID, self.control_name, variants_mod.control_share(
+            [v.share for v in self.variants]), self)
+        object.__setattr__(self, "control_variant", control)
+
+    @property
+    def control_name(self) -> str:
+        return variants_mod.default_name(variants_mod.CONTROL_ID)
 
     @property
     def available(self) -> bool:
@@ -49,8 +68,16 @@ class DataSource:
         return body
 
     def _body(self) -> dict[str, Any]:
+        body = {"id": self.id, **self._config()}
+        if self.variants:
+            body["variants"] = [variants_mod.variant_json(raw, v.datasource._config())
+                                for raw, v in zip(self.raw_variants or [], self.variants, strict=True)]
+            body["experiment"] = {"startedAt": self.experiment_started_at,
+                                  "controlShare": self.control_variant.share}
+        return body
+
+    def _config(self) -> dict[str, Any]:
         return {
-            "id": self.id,
             "name": self.name,
             "algorithm": self.algorithm,
             "size": self.size,
@@ -58,6 +85,11 @@ class DataSource:
             "rules": [rules_mod.to_json(r) for r in self.rules],
             "fallback": [{"algorithm": s.algorithm, "params": s.params} for s in self.fallback],
         }
+
+    def config_body(self) -> dict[str, Any]:
+        """The configuration alone, as a body `build` accepts (a variant's, when promoted)."""
+        return {"name": self.name, "algorithm": self.algorithm, "size": self.size, "params": self.params,
+                "rules": self.raw_rules, "fallback": self.raw_fallback}
 
 
 def known_algorithms() -> set[str]:
@@ -103,18 +135,95 @@ def _check_params(algorithm: str, params: dict[str, Any], where: str = "params")
 
 
 def build(
-    ds_id: int, account_id: int, body: dict[str, Any], updated_at: int = 0, stored: bool = False
+    ds_id: int, account_id: int, body: dict[str, Any], updated_at: int = 0, stored: bool = False,
+    experiment_started_at: int | None = None, variant_seq: int = 0,
 ) -> DataSource:
     """Validate a data-source JSON body; DataSourceError names the bad field or rule.
 
     A `stored` one was validated when it was saved: its algorithm and params are not checked against
     the installed plugins again (one may have been uninstalled since: then it is unavailable, not broken).
+    Variants without an id get the next ones after `variant_seq` (ids are never reused: an id's figures
+    always belong to one configuration).
     """
+    base = _build_config(ds_id, account_id, body, updated_at, stored)
+    raw_variants = body.get("variants")
+    if raw_variants is None or raw_variants == []:
+        return _replace(base, variant_seq=variant_seq) if variant_seq else base
+    raw_variants, seq = _variant_ids(raw_variants, variant_seq)
+    challengers = []
+    for i, raw in enumerate(raw_variants):
+        merged = {**base.config_body(), **{k: raw[k] for k in variants_mod.OVERRIDES if k in raw}}
+        if "algorithm" in raw and "params" not in raw and raw["algorithm"] != base.algorithm:
+            merged["params"] = {}  # params belong to an algorithm: another one starts from its defaults
+        try:
+            # Serving caches a binding per (id, updated_at): a variant's configuration gets a key of its own.
+            config = _build_config(ds_id, account_id, merged, updated_at * 1000 + raw["id"], stored)
+        except DataSourceError as exc:
+            raise DataSourceError(f"variants[{i}].{exc.where}", exc.message) from None
+        config = _replace(config, variant_id=raw["id"])
+        challengers.append(Variant(raw["id"], raw.get("name") or variants_mod.default_name(raw["id"]),
+                                   raw["share"], config))
+    shares = [v.share for v in challengers]
+    return _replace(base, variants=tuple(challengers), raw_variants=raw_variants,
+                    variant_bounds=variants_mod.bounds(shares), experiment_started_at=experiment_started_at,
+                    variant_seq=seq)
+
+
+def _replace(ds: DataSource, **changes: Any) -> DataSource:
+    return replace(ds, **changes)
+
+
+def _variant_ids(raw_variants: Any, seq: int) -> tuple[list[dict[str, Any]], int]:
+    """Check the challengers' ids, names and shares; give each one without an id the next free id."""
+    if not isinstance(raw_variants, list):
+        raise DataSourceError("variants", "must be an array of variants")
+    if len(raw_variants) > variants_mod.MAX_CHALLENGERS:
+        raise DataSourceError("variants", f"at most {variants_mod.MAX_CHALLENGERS} variants beside the control "
+                                          f"({variants_mod.MAX_VARIANTS} in all)")
+    given: set[int] = set()
+    for i, raw in enumerate(raw_variants):
+        if not isinstance(raw, dict):
+            raise DataSourceError(f"variants[{i}]", "must be an object")
+        vid = raw.get("id")
+        if vid is not None:
+            if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= variants_mod.MAX_VARIANT_ID:
+                raise DataSourceError(f"variants[{i}].id",
+                                      f"must be an integer from 1 to {variants_mod.MAX_VARIANT_ID}")
+            if vid in given:
+                raise DataSourceError(f"variants[{i}].id", f"variant {vid} appears twice")
+            given.add(vid)
+        name = raw.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 60):
+            raise DataSourceError(f"variants[{i}].name", "must be a non-empty string of at most 60 characters")
+        share = raw.get("share")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 100:
+            raise DataSourceError(f"variants[{i}].share", "must be a percentage of traffic above 0, at most 100")
+    total = sum(raw["share"] for raw in raw_variants)
+    if total > 100:
+        raise DataSourceError("variants", f"the shares add up to {total:g} %: at most 100 (the control gets the rest)")
+    seq = max([seq, *given])
+    out = []
+    for raw in raw_variants:
+        raw = dict(raw)
+        if raw.get("id") is None:
+            seq += 1
+            if seq > variants_mod.MAX_VARIANT_ID:
+                raise DataSourceError("variants", "no variant ids are left: create a new data source")
+            raw["id"] = seq
+        if isinstance(raw.get("name"), str):
+            raw["name"] = raw["name"].strip()
+        out.append(raw)
+    return out, seq
+
+
+def _build_config(ds_id: int, account_id: int, body: dict[str, Any], updated_at: int, stored: bool) -> DataSource:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise DataSourceError("name", "must be a non-empty string of at most 200 characters")
     algorithm = body.get("algorithm")
     algorithms = known_algorithms()
+    if not isinstance(algorithm, str):
+        raise DataSourceError("algorithm", f"must be one of {', '.join(sorted(algorithms))}")
     if algorithm not in algorithms and not stored:
         raise DataSourceError("algorithm", f"{algorithm!r} is not one of {', '.join(sorted(algorithms))}")
     size = body.get("size", DEFAULT_SIZE)

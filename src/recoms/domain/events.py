@@ -433,8 +433,8 @@ def parse_mobile(event: Any, now_ms: int | None = None) -> TrackedEvent:
     now_ms = now_ms or int(time.time() * 1000)
     event = as_object(event, "event")
     name = event.get("eventName", event.get("eventTypeKey"))
-    if name not in MOBILE_TYPES:
-        raise EventError(f"eventName {name!r} is not one of {', '.join(MOBILE_TYPES)}")
+    if not isinstance(name, str) or name not in MOBILE_TYPES:
+        raise EventError(f"eventName {str(name)[:60]!r} is not one of {', '.join(MOBILE_TYPES)}")
     params = event.get("params", {})
     if isinstance(params, list):  # the platform's SDK form: [{"name": ..., "value": ...}]
         try:

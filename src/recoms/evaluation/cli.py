@@ -27,6 +27,8 @@ from recoms.evaluation.offline import recommend_offline
 from recoms.evaluation.report import print_table, write_json
 from recoms.evaluation.runner import evaluate
 from recoms.evaluation.splits import PROTOCOLS
+from recoms.settings import get_settings
+from recoms.training.tuning import Report
 
 offline_app = typer.Typer(help="Batch recommendations from files, without a server.", no_args_is_help=True)
 
@@ -40,6 +42,18 @@ def _usage_errors(hint: str | None = None) -> Iterator[None]:
         raise typer.BadParameter(str(exc), param_hint="--algorithm(s)") from exc
     except (DataError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint=hint) from exc
+
+
+def tuning_line(report: Report) -> str:
+    """One line: what tuning chose and how it did on the held-out orders, next to popularity and buying again."""
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(report.chosen.items())) or "the defaults"
+    text = f"{report.algorithm}: {report.status} ({report.note}): {chosen}"
+    figures = report.figures
+    if figures:
+        shown = [f"{label} NDCG@10 {figures[key]['ndcg']:.4f}" for key, label in
+                 (("chosen", "held out"), ("popularity", "popularity"), ("buy_again", "buy again")) if key in figures]
+        text += f"; {report.holdout}: " + ", ".join(shown)
+    return text + f" ({report.seconds:.0f}s)"
 
 
 @offline_app.command("recommend")
@@ -59,6 +73,8 @@ def recommend_command(
     params: Annotated[str | None, typer.Option(help="the algorithm's parameters as a JSON object")] = None,
     k: Annotated[int, typer.Option(min=1, help="recommendations per user or query")] = 10,
     include_seen: Annotated[bool, typer.Option(help="also recommend items the user (or cart) has")] = False,
+    tune: Annotated[bool, typer.Option(help="a platform algorithm tunes itself on the file's newest orders, as a "
+                                            "shop's training does (--no-tune: its raw defaults)")] = True,
 ) -> None:
     """Fit one algorithm on the interactions and write the top K for each user (or each cart)."""
     if (users is None) == (context is None):
@@ -69,9 +85,11 @@ def recommend_command(
     with _usage_errors():
         run = recommend_offline(
             interactions, algorithm, k, out, items=items, params=parsed, users=users, contexts=context,
-            include_seen=include_seen,
+            include_seen=include_seen, tune=tune, time_factor=get_settings().tuning_time_factor,
         )
     rate = run.queries / max(run.score_seconds, 1e-9)
+    if run.tuning is not None:
+        Console(stderr=True).print(tuning_line(run.tuning), highlight=False)
     Console(stderr=True).print(
         f"{run.rows} recommendations for {run.queries} {'users' if users else 'queries'} -> {out} "
         f"(fit {run.fit_seconds:.1f}s, scoring {run.score_seconds:.1f}s = {rate:,.0f}/s"
@@ -88,7 +106,10 @@ def evaluate_command(
     k: Annotated[int, typer.Option(min=1, help="length of the ranked lists")] = 10,
     algorithms: Annotated[str | None, typer.Option(help="comma-separated; default: the baselines")] = None,
     params: Annotated[str | None, typer.Option(help='JSON per algorithm: {"als": {"factors": 64}}')] = None,
-    tune: Annotated[bool, typer.Option(help="tune each algorithm's declared grid on the validation fold")] = False,
+    tune: Annotated[bool | None, typer.Option(
+        "--tune/--no-tune", help="--tune: tune each algorithm's declared grid on the validation fold (by hand); "
+        "default: platform algorithms tune themselves on the training data's newest orders, as a shop's training "
+        "does; --no-tune: raw defaults")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
     seed: Annotated[int, typer.Option(help="seed of the random splits")] = 0,
 ) -> None:

@@ -18,21 +18,26 @@ def hit_matrix(ranked: np.ndarray, targets: sp.csr_matrix) -> np.ndarray:
     return hits.reshape(n, k)
 
 
-def ranking_metrics(ranked: np.ndarray, targets: sp.csr_matrix) -> dict[str, float]:
-    """Mean HR@K, Recall@K (hits / |targets|) and NDCG@K (ideal DCG over min(K, |targets|) items)."""
+def per_query(ranked: np.ndarray, targets: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """HR@K, Recall@K (hits / |targets|) and NDCG@K (ideal DCG over min(K, |targets|) items) of each query."""
     n, k = ranked.shape
-    if n == 0:
-        return {"hr": 0.0, "recall": 0.0, "ndcg": 0.0}
     hits = hit_matrix(ranked, targets)
     n_targets = np.diff(targets.indptr)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (hits * discounts).sum(axis=1)
     ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_targets, k)]
     return {
-        "hr": float(hits.any(axis=1).mean()),
-        "recall": float((hits.sum(axis=1) / np.maximum(n_targets, 1)).mean()),
-        "ndcg": float(np.divide(dcg, ideal, out=np.zeros(n), where=ideal > 0).mean()),
+        "hr": hits.any(axis=1).astype(np.float64),
+        "recall": hits.sum(axis=1) / np.maximum(n_targets, 1),
+        "ndcg": np.divide(dcg, ideal, out=np.zeros(n), where=ideal > 0),
     }
+
+
+def ranking_metrics(ranked: np.ndarray, targets: sp.csr_matrix) -> dict[str, float]:
+    """Mean HR@K, Recall@K and NDCG@K over the queries (see `per_query`)."""
+    if ranked.shape[0] == 0:
+        return {"hr": 0.0, "recall": 0.0, "ndcg": 0.0}
+    return {name: float(values.mean()) for name, values in per_query(ranked, targets).items()}
 
 
 def coverage(ranked: np.ndarray, n_catalogue: int) -> float:

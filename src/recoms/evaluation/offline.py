@@ -1,5 +1,9 @@
 """`recoms offline recommend`: fit one algorithm on a file and write the top K of every user or cart.
 
+A platform algorithm is fitted as a shop's training fits it (`training.tuning`): the defaults for the kind
+of shop the file shows, tuned on the file's newest orders; `--no-tune` fits the raw defaults. Whether the
+users' own items may come back (`--include-seen`) tells personal which way to tune.
+
 Users nobody knows (no interaction in the file) and queries whose algorithm returns fewer than K
 candidates are filled with the most popular items they have not seen, so every query gets K rows
 whenever the catalogue has K items left for it.
@@ -17,11 +21,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recoms.evaluation.algorithms import instantiate
+from recoms.evaluation.algorithms import instantiate, resolve
 from recoms.evaluation.data import DataError, Dataset, load_dataset, read_table
 from recoms.evaluation.queries import context_queries, history_queries
 from recoms.evaluation.ranking import rank
-from recoms.recommenders.base import Query
+from recoms.recommenders.base import Interactions, Items, Query, Recommender
+from recoms.training import tuning
+from recoms.training.tuning import Report
+
+DEFAULT_TIME_FACTOR = 2.0  # as RECOMS_TUNING_TIME_FACTOR: tuning takes at most 2x the untuned fit
 
 
 @dataclass
@@ -31,9 +39,10 @@ class OfflineRun:
     queries: int
     rows: int
     unknown: int  # users, or context items, the interactions file does not know
-    fit_seconds: float
+    fit_seconds: float  # tuning included
     score_seconds: float
     write_seconds: float
+    tuning: Report | None = None
 
 
 def read_users(path: Path) -> list[str]:
@@ -63,15 +72,16 @@ def read_contexts(path: Path) -> tuple[list[str], list[list[str]]]:
 def recommend_offline(
     interactions: Path, algorithm: str, k: int, out: Path, *, items: Path | None = None,
     params: dict[str, Any] | None = None, users: Path | None = None, contexts: Path | None = None,
-    include_seen: bool = False,
+    include_seen: bool = False, tune: bool = True, time_factor: float = DEFAULT_TIME_FACTOR,
 ) -> OfflineRun:
     """Fit `algorithm` on every interaction, rank for each user (or cart) and write `out` as CSV."""
     if (users is None) == (contexts is None):
         raise ValueError("give exactly one of --users and --context")
-    model = instantiate(algorithm, params or {})
+    instantiate(algorithm, params or {})  # a bad name or param fails before the data is read
     data = load_dataset(interactions, items)
     started = time.perf_counter()
-    model.fit(data.interactions, data.items)
+    model, report = fit_as_shop(algorithm, data.interactions, data.items, params or {}, include_seen,
+                                time_factor if tune else 0.0, regime=tune)
     fitted = time.perf_counter()
     if users is not None:
         ids = read_users(users)
@@ -88,7 +98,26 @@ def recommend_offline(
     _fill_with_popular(ranked, popular, None if include_seen else seen)
     scored = time.perf_counter()
     rows = write_recommendations(out, "user_id" if users is not None else "query_id", ids, ranked, data.item_ids)
-    return OfflineRun(len(ids), rows, unknown, fitted - started, scored - fitted, time.perf_counter() - scored)
+    return OfflineRun(len(ids), rows, unknown, fitted - started, scored - fitted, time.perf_counter() - scored,
+                      report)
+
+
+def fit_as_shop(algorithm: str, interactions: Interactions, items: Items, params: dict[str, Any],
+                include_seen: bool, time_factor: float = DEFAULT_TIME_FACTOR, regime: bool = True,
+                ) -> tuple[Recommender, Report | None]:
+    """The algorithm fitted the way a shop's training fits it (baselines: as given, no tuning).
+
+    With `regime` false and no tuning: the class defaults, raw. Explicit `params` always win; personal is
+    told whether the users' own items may come back (as a data source's `exclude_purchased` would).
+    """
+    cls = resolve(algorithm)
+    if not cls.tuning_space:
+        return instantiate(algorithm, params).fit(interactions, items), None
+    explicit = dict(params)
+    if "exclude_purchased" in cls.default_params:
+        explicit.setdefault("exclude_purchased", not include_seen)
+    return tuning.tune(cls, interactions, items, explicit=explicit, time_factor=time_factor,
+                       start_from_regime=regime)
 
 
 def _user_queries(data: Dataset, ids: list[str]) -> tuple[list[Query], sp.csr_matrix, int]:

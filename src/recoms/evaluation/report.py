@@ -70,13 +70,36 @@ def write_json(evaluation: Evaluation, path: Path) -> None:
 
 
 def markdown(evaluation: Evaluation, pending: tuple[str, ...] = ()) -> str:
-    """A Markdown table of the test figures; `pending` rows are placeholders for algorithms to come."""
+    """A Markdown table of the test figures; `pending` rows are placeholders for algorithms to come.
+
+    A platform algorithm measured "as a shop gets it" (no hand tuning) has that NDCG in its own column,
+    and a line under the table says what its training chose.
+    """
     k = evaluation.k
-    head = ["algorithm", *(f"{LABELS[m]}@{k}" for m in METRICS), "tuned params", "run time (s)"]
+    head = ["algorithm", *(f"{LABELS[m]}@{k}" for m in METRICS), f"NDCG@{k} as a shop gets it", "tuned params",
+            "run time (s)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    notes = []
     for result in evaluation.results:
         metrics = (f"{result.metrics[m]:.4f}" for m in METRICS)
-        lines.append("| " + " | ".join([result.name, *metrics, _chosen(result), f"{result.seconds:.1f}"]) + " |")
+        shop = f"{result.shop['metrics']['ndcg']:.4f}" if result.shop else "—"
+        lines.append("| " + " | ".join([result.name, *metrics, shop, _chosen(result), f"{result.seconds:.1f}"]) + " |")
+        if result.shop:
+            notes.append(shop_line(result.name, result.shop, k))
     for name in pending:
         lines.append("| " + " | ".join([f"{name} — pending", *["—"] * (len(head) - 1)]) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
+
+
+def shop_line(name: str, shop: dict[str, Any], k: int) -> str:
+    """What a shop's training chose for `name` on the fold's training data, and the test figures it got."""
+    m = shop["metrics"]
+    held = shop.get("held_out", {})
+    against = ", ".join(f"{label} {held[key]['ndcg']:.4f}" for key, label in
+                        (("chosen", "chosen"), ("popularity", "popularity"), ("buy_again", "buy again"))
+                        if key in held)
+    return (f"- {name} as a shop gets it: HR@{k} {m['hr']:.4f}, Recall@{k} {m['recall']:.4f}, NDCG@{k} "
+            f"{m['ndcg']:.4f}, Coverage@{k} {m['coverage']:.4f}; {shop['status']} ({shop['note']}): "
+            f"{_short(shop['params']) or 'the class defaults'}"
+            + (f"; held-out NDCG@{k} {against}" if against else "")
+            + f"; fit and tuning {shop['fit_seconds']:.0f} s")

@@ -83,7 +83,7 @@ def run(data_dir: Path, only: set[str] | None = None, algorithms: set[str] | Non
             folder = data_dir / dataset
             loaded[dataset] = load_dataset(folder / "interactions.csv", folder / "items.csv")
         evaluation = evaluate(
-            loaded[dataset], protocol, k, names, tune=True, name=dataset,
+            loaded[dataset], protocol, k, names, tune=True, name=dataset, shop=True,
             progress=lambda line: console.print(f"[dim]{time.strftime('%H:%M:%S')} {line}[/dim]"),
         )
         print_table(evaluation, console)
@@ -93,16 +93,39 @@ def run(data_dir: Path, only: set[str] | None = None, algorithms: set[str] | Non
         write_json(evaluation, saved)
 
 
+def summary(evaluations: list[Evaluation]) -> str:
+    """Per run: each platform algorithm as a shop gets it and tuned by hand, against the best tuned baseline."""
+    head = ["run", "algorithm", "NDCG@10 as a shop gets it", "tuned", "best tuned baseline", "margin"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
+    for evaluation in evaluations:
+        platform = PLATFORM.get(evaluation.protocol, PLATFORM_DEFAULT)
+        baselines = [r for r in evaluation.results if r.name not in platform]
+        if not baselines:
+            continue
+        best = max(baselines, key=lambda r: r.metrics["ndcg"])
+        for result in evaluation.results:
+            if result.name not in platform or not result.shop:
+                continue
+            shop = result.shop["metrics"]["ndcg"]
+            margin = shop / best.metrics["ndcg"] - 1 if best.metrics["ndcg"] else 0.0
+            lines.append(f"| {evaluation.dataset} · {evaluation.protocol} | {result.name} | {shop:.4f} | "
+                         f"{result.metrics['ndcg']:.4f} | {best.name} {best.metrics['ndcg']:.4f} | {margin:+.1%} |")
+    return "\n".join(lines)
+
+
 def write_tables(data_dir: Path) -> str:
     """`<dataset>.<protocol>.md` for every saved run, and `tables.md` gathering them in RUNS order."""
-    tables = []
+    tables, evaluations = [], []
     for dataset, protocol in RUNS:
         saved = data_dir / "results" / f"{dataset}.{protocol}.json"
         if saved.exists():
-            table = _table(from_json(json.loads(saved.read_text())))
+            evaluation = from_json(json.loads(saved.read_text()))
+            evaluations.append(evaluation)
+            table = _table(evaluation)
             saved.with_name(f"{dataset}.{protocol}.md").write_text(table)
             tables.append(table)
-    text = "\n".join(tables)
+    text = "\n".join([summary(evaluations) + "\n", *tables]) if any(
+        r.shop for e in evaluations for r in e.results) else "\n".join(tables)
     (data_dir / "results" / "tables.md").write_text(text)
     return text
 

@@ -7,8 +7,9 @@ training data builder and the snapshot's id maps); everything here works on nump
 from __future__ import annotations
 
 import copy
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,6 +19,7 @@ import scipy.sparse as sp
 # Interaction kinds, as stored in the `interactions` table.
 VIEW, CART, PURCHASE, WISHLIST, CATEGORY_VIEW, IMPRESSION = 1, 2, 3, 4, 5, 6
 
+PARAMS = "params"  # the array a fitted model's chosen params are saved under
 Candidates = tuple[np.ndarray, np.ndarray]  # (item indices int32, scores float32), unordered
 EMPTY: Candidates = (np.zeros(0, np.int32), np.zeros(0, np.float32))
 
@@ -111,6 +113,11 @@ class Recommender(ABC):
     uses_history: ClassVar[bool] = False  # reads the contact's own recent events at request time
     learns: ClassVar[bool] = True  # False: nothing to fit (it reads the catalog or the history): serves untrained
     default_params: ClassVar[dict[str, Any]] = {}
+    # Params that change nothing learned: one fit serves every value of them (views share the arrays).
+    serving_params: ClassVar[frozenset[str]] = frozenset()
+    # What training's tuning tries per param (`training.tuning`): serving params on one fit, the others
+    # by refitting, within the time budget. Empty: nothing to tune.
+    tuning_space: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self.default_params)
@@ -118,6 +125,9 @@ class Recommender(ABC):
             raise ValueError(f"unknown parameter(s) for {self.name}: {', '.join(sorted(unknown))}")
         self.params = {**self.default_params, **params}
         self.items: Items | None = None  # the live catalog, set by fit() or bind()
+        # Params chosen for requests that set some param explicitly: (when, params), e.g. the tuned
+        # params of personal for data sources that leave bought items in.
+        self.variants: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
     def bind(self, items: Items) -> Recommender:
         """Point the model at the live catalog (same indices, maybe more items at the end)."""
@@ -125,12 +135,45 @@ class Recommender(ABC):
         return self
 
     def with_params(self, params: dict[str, Any]) -> Recommender:
-        """A view of the fitted model with other serving params (shares the arrays)."""
+        """A view of the fitted model with other serving params (shares the arrays).
+
+        The given params win over the model's own; a variant whose condition they meet is the base.
+        """
         if not params:
             return self
+        base = self.params
+        for when, chosen in getattr(self, "variants", ()):  # a plugin may not call our __init__
+            if when and all(key in params and params[key] == value for key, value in when.items()):
+                base = {**self.params, **chosen}
+                break
         view = copy.copy(self)
-        view.params = {**self.params, **{k: v for k, v in params.items() if k in self.default_params}}
+        view.params = {**base, **{k: v for k, v in params.items() if k in self.default_params}}
         return view
+
+    def recommend_variants(self, queries: Sequence[Query], points: Sequence[dict[str, Any]],
+                           cache: dict[str, Any] | None = None) -> Iterator[list[Candidates]]:
+        """`recommend` under each point of serving params in turn (tuning).
+
+        Models may share work between points, and between calls on the same queries through `cache`.
+        """
+        for point in points:
+            yield self.with_params(point).recommend(queries)
+
+    def params_state(self) -> dict[str, np.ndarray]:
+        """The params (and variants) as one array, so that a snapshot's model loads with them as defaults."""
+        chosen = {"params": self.params, "variants": [{"when": w, "params": p} for w, p in self.variants]}
+        return {PARAMS: np.array(json.dumps(chosen, sort_keys=True, default=str))}
+
+    def adopt_params(self, arrays: dict[str, np.ndarray]) -> None:
+        """Take the params saved by `params_state` (older snapshots have none: the class defaults stay)."""
+        if PARAMS not in arrays:
+            return
+        chosen = json.loads(str(arrays[PARAMS]))
+        known = set(self.default_params)
+        self.params = {**self.params, **{k: v for k, v in chosen.get("params", {}).items() if k in known}}
+        self.variants = [({k: v for k, v in item["when"].items() if k in known},
+                          {k: v for k, v in item["params"].items() if k in known})
+                         for item in chosen.get("variants", [])]
 
     def required_context(self) -> str | None:
         """What a request must carry: "products", "category" or nothing."""

@@ -14,7 +14,7 @@ Journey, a small alpha beats them (docs/quality.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -61,9 +61,9 @@ class CoPurchase(Recommender):
     needs = "products"
     default_params: ClassVar[dict[str, Any]] = {"alpha": 0.3, "customer_weight": 0.5, "neighbours": 200}
     serving_params: ClassVar[frozenset[str]] = frozenset({"alpha", "customer_weight"})
-    tuning_grid: ClassVar[list[dict[str, Any]]] = [
-        {"alpha": a, "customer_weight": w} for a in (0.0, 0.15, 0.3, 0.5) for w in (0.0, 0.3, 0.6)
-    ]
+    tuning_space: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "alpha": (0.3, 0.0, 0.15, 0.5), "customer_weight": (0.5, 0.0, 0.3, 0.6),
+    }
 
     def fit(self, interactions: Interactions, items: Items) -> CoPurchase:
         self.items = items
@@ -78,18 +78,18 @@ class CoPurchase(Recommender):
 
     def state(self) -> dict[str, np.ndarray]:
         return {**self.in_baskets.state("baskets"), **self.by_customers.state("customers"),
-                "basket_counts": self.basket_counts, "customer_counts": self.customer_counts}
+                "basket_counts": self.basket_counts, "customer_counts": self.customer_counts, **self.params_state()}
 
     def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> CoPurchase:
         self.in_baskets = nb.Neighbours.from_state(arrays, "baskets")
         self.by_customers = nb.Neighbours.from_state(arrays, "customers")
         self.basket_counts = arrays["basket_counts"]
         self.customer_counts = arrays["customer_counts"]
+        self.adopt_params(arrays)
         self.items = items
         return self
 
-    def _scores(self, pairs: nb.Neighbours, counts: np.ndarray, context: np.ndarray) -> Candidates:
-        alpha = float(self.params["alpha"])
+    def _scores(self, pairs: nb.Neighbours, counts: np.ndarray, context: np.ndarray, alpha: float) -> Candidates:
         context = context[context < pairs.n]
         if len(context) == 0:
             return EMPTY
@@ -102,11 +102,26 @@ class CoPurchase(Recommender):
         return ids, (scores / peak if peak > 0 else scores).astype(np.float32)
 
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
-        w = float(self.params["customer_weight"])
-        out = []
-        for q in queries:
-            b_ids, b_scores = self._scores(self.in_baskets, self.basket_counts, q.context)
-            c_ids, c_scores = self._scores(self.by_customers, self.customer_counts, q.context) if w > 0 else EMPTY
-            out.append(sum_by_item(np.concatenate([b_ids, c_ids]),
-                                   np.concatenate([b_scores * (1.0 - w), c_scores * w])))
-        return out
+        return next(self.recommend_variants(queries, [{}]))
+
+    def recommend_variants(self, queries: Sequence[Query], points: Sequence[dict[str, Any]],
+                           cache: dict[str, Any] | None = None) -> Iterator[list[Candidates]]:
+        """Each part is merged once per alpha (and kept in `cache`), then blended per customer weight."""
+        cache = {} if cache is None else cache
+
+        def part(kind: str, alpha: float) -> list[Candidates]:
+            key = f"copurchase/{kind}/{alpha}"
+            if key not in cache:
+                pairs, counts = ((self.in_baskets, self.basket_counts) if kind == "baskets"
+                                 else (self.by_customers, self.customer_counts))
+                cache[key] = [self._scores(pairs, counts, q.context, alpha) for q in queries]
+            return cache[key]
+
+        for point in points:
+            p = {**self.params, **point}
+            alpha, w = float(p["alpha"]), float(p["customer_weight"])
+            baskets = part("baskets", alpha)
+            customers = part("customers", alpha) if w > 0 else [EMPTY] * len(queries)
+            yield [sum_by_item(np.concatenate([b_ids, c_ids]), np.concatenate([b_scores * (1.0 - w), c_scores * w]))
+                   if w > 0 else (b_ids, b_scores)
+                   for (b_ids, b_scores), (c_ids, c_scores) in zip(baskets, customers, strict=True)]

@@ -1,17 +1,21 @@
 """Personal: from the contact's own purchases and browsing, recent activity weighing more.
 
-Two parts, blended (Hu et al. 2020 showed that buying again and discovering need both):
-- repeat: the contact's time-decayed purchase frequencies (goods people buy again: coffee, socks);
+Three parts, blended (Hu et al. 2020 showed that buying again and discovering need both):
+- repeat: the contact's time-decayed purchase frequencies (goods people buy again: coffee, socks),
+  smoothed with those of the most similar contacts (TIFU-KNN, see `repeat`);
 - discovery: items related to everything the contact did, through an item-item model learned from
   all contacts — EASE (Steck 2019, closed form) when the catalogue's active items fit its dense inverse,
-  RP3beta (a popularity-damped random walk, sparse) beyond that.
+  RP3beta (a popularity-damped random walk, sparse) beyond that;
+- a prior of what sells (recently), for first purchases.
+How much of each suits a shop is the shop's own: training starts from its regime's defaults and tunes
+the serving params on its held-out orders (`training.tuning`).
 The contact's history is read at request time, so a view counts at the very next request without
 retraining. Already bought items are left out unless `exclude_purchased` is false.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,9 +35,11 @@ from recoms.recommenders.base import (
     Recommender,
 )
 from recoms.recommenders.masks import Check, excluding
+from recoms.recommenders.repeat import NeighbourPool, top_per_row
 
 DAY_MS = 86_400_000
 POPULARITY_HALF_LIVES = np.array([0.0, 7.0, 14.0, 30.0])  # days; 0 = all time
+TUNING_KEEP = 500  # candidates per part kept when tuning scores many blends of the same parts
 
 
 class Personal(Recommender):
@@ -41,7 +47,9 @@ class Personal(Recommender):
     uses_history = True
     default_params: ClassVar[dict[str, Any]] = {
         "exclude_purchased": True,
-        "repeat_weight": 0.0,  # share of the repeat part; tuned per shop by `recoms evaluate`
+        "repeat_weight": 0.0,  # share of the repeat part (set per shop by its regime and tuning)
+        "neighbour_weight": 0.0,  # share of similar contacts' vectors within the repeat part (TIFU-KNN)
+        "neighbour_count": 25,  # similar contacts averaged
         "half_life_days": 0.0,  # 0: no decay by age
         "half_life_events": 0.0,  # 0: no decay by position (the n-th latest event weighs 2^-n/h)
         "view_weight": 0.3,
@@ -55,23 +63,30 @@ class Personal(Recommender):
         "propensity_power": 0.0,  # the repeat part times (the item's rebuy rate across contacts)^power
         "popularity_weight": 0.0,  # share of a popularity prior (log scale) among the candidates
         "popularity_half_life_days": 0.0,  # recent popularity: 0 (all time), 7, 14 or 30 days
+        "neighbour_half_life_days": 90.0,  # decay of the pool contacts' vectors
+        "neighbour_pool": 20000,  # contacts (the latest buyers) neighbours are searched among
     }
-    # Serving params change nothing learned: one fit serves every value of them.
     serving_params: ClassVar[frozenset[str]] = frozenset(
-        {"exclude_purchased", "repeat_weight", "half_life_days", "half_life_events", "view_weight", "cart_weight",
-         "propensity_power", "popularity_weight", "popularity_half_life_days"}
+        {"exclude_purchased", "repeat_weight", "neighbour_weight", "neighbour_count", "half_life_days",
+         "half_life_events", "view_weight", "cart_weight", "propensity_power", "popularity_weight",
+         "popularity_half_life_days"}
     )
-    tuning_grid: ClassVar[list[dict[str, Any]]] = [
-        {"l2": l2, "repeat_weight": r, "propensity_power": pp, "half_life_events": he, "half_life_days": hd,
-         "popularity_weight": pw, "popularity_half_life_days": phl}
-        for l2 in (200.0, 500.0, 1000.0)
-        for r, pp in ((0.0, 0.0), (0.5, 0.0), (0.95, 0.0), (0.95, 1.0))
-        for he, hd in ((0.0, 0.0), (5.0, 0.0), (0.0, 90.0))
-        for pw, phl in ((0.0, 0.0), (0.2, 7.0), (0.4, 7.0), (0.4, 14.0), (0.6, 7.0))
-    ]
+    # First value of each: where the search starts when the regime says nothing; fit params (l2) are
+    # refitted within the time budget, nearest the default first.
+    tuning_space: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "repeat_weight": (0.0, 0.3, 0.6, 0.8, 1.0),
+        "neighbour_weight": (0.0, 0.3, 0.5, 0.7),
+        "propensity_power": (0.0, 0.5, 1.0),
+        "half_life_days": (0.0, 30.0, 90.0, 365.0),
+        "half_life_events": (0.0, 5.0, 20.0),
+        "popularity_weight": (0.0, 0.1, 0.2, 0.4),
+        "popularity_half_life_days": (0.0, 7.0, 30.0),
+        "view_weight": (0.3, 0.1, 1.0),
+        "l2": (500.0, 1000.0, 200.0),
+    }
 
-    def _kind_weights(self) -> dict[int, float]:
-        p = self.params
+    def _kind_weights(self, p: dict[str, Any] | None = None) -> dict[int, float]:
+        p = p or self.params
         return {PURCHASE: 1.0, CART: float(p["cart_weight"]), WISHLIST: float(p["cart_weight"]),
                 VIEW: float(p["view_weight"])}
 
@@ -84,18 +99,22 @@ class Personal(Recommender):
             max_ease_items=int(self.params["max_ease_items"]), alpha=float(self.params["rp3_alpha"]),
             beta=float(self.params["rp3_beta"]), neighbours=int(self.params["neighbours"]),
         )
-
         self.propensity = rebuy_rate(interactions)
         self.popularity = popularity_profiles(interactions)
+        self.pool = NeighbourPool.fit(interactions, float(self.params["neighbour_half_life_days"]),
+                                      int(self.params["neighbour_pool"]), max_items=300)
         return self
 
     def state(self) -> dict[str, np.ndarray]:
-        return {**self.model.state(), "propensity": self.propensity, "popularity": self.popularity}
+        return {**self.model.state(), "propensity": self.propensity, "popularity": self.popularity,
+                **self.pool.state("pool"), **self.params_state()}
 
     def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> Personal:
         self.model = item_models.ItemModel.from_state(arrays)
         self.propensity = arrays["propensity"]
         self.popularity = arrays["popularity"]
+        self.pool = NeighbourPool.from_state(arrays, "pool", self.model.n_items)
+        self.adopt_params(arrays)
         self.items = items
         return self
 
@@ -105,9 +124,8 @@ class Personal(Recommender):
         bought = query.history_items[query.history_kinds == PURCHASE]
         return excluding(np.unique(bought)) if len(bought) else None
 
-    def _popular_rows(self, n_rows: int) -> sp.csr_matrix:
+    def _popular_rows(self, n_rows: int, half_life: float) -> sp.csr_matrix:
         """The popularity prior over the most popular items, for every query alike."""
-        half_life = float(self.params["popularity_half_life_days"])
         profile = int(np.argmin(np.abs(POPULARITY_HALF_LIVES - half_life)))
         popularity = self.popularity[profile]
         top = _top_popular(popularity)
@@ -117,9 +135,10 @@ class Personal(Recommender):
         return sp.csr_matrix((data, np.tile(top, n_rows), np.arange(0, n_rows * len(top) + 1, max(len(top), 1))
                               if len(top) else np.zeros(n_rows + 1, np.int64)), shape=(n_rows, n))
 
-    def history_matrix(self, queries: Sequence[Query], kinds: dict[int, float]) -> sp.csr_matrix:
+    def history_matrix(self, queries: Sequence[Query], kinds: dict[int, float],
+                       params: dict[str, Any] | None = None) -> sp.csr_matrix:
         """queries x items: each history event's kind weight, decayed by age and by position."""
-        p = self.params
+        p = params or self.params
         n = self.model.n_items
         rows, cols, vals = [], [], []
         for row, q in enumerate(queries):
@@ -150,29 +169,107 @@ class Personal(Recommender):
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
         if not queries:
             return []
-        activity = self.history_matrix(queries, self._kind_weights())
-        activity.data = np.minimum(activity.data, 1.0)
-        discovery = _row_normalised(self.model.score(activity))
-        r = float(self.params["repeat_weight"])
-        if r > 0:
-            repeat = self.history_matrix(queries, {PURCHASE: 1.0})
-            power = float(self.params["propensity_power"])
+        parts = _Parts(self, queries)
+        return _rows(parts.blend(self.params))
+
+    def recommend_variants(self, queries: Sequence[Query], points: Sequence[dict[str, Any]],
+                           cache: dict[str, Any] | None = None) -> Iterator[list[Candidates]]:
+        """Every point from one computation of each part (tuning), each part cut to its best candidates."""
+        cache = {} if cache is None else cache
+        parts = cache.setdefault("personal_parts", _Parts(self, queries, keep=TUNING_KEEP))
+        for point in points:
+            yield _rows(parts.blend({**self.params, **point}))
+
+
+class _Parts:
+    """The parts of a batch of queries, computed once per setting that changes them, then blended."""
+
+    def __init__(self, model: Personal, queries: Sequence[Query], keep: int = 0) -> None:
+        self.model, self.queries, self.keep = model, queries, keep
+        self.cache: dict[tuple, sp.csr_matrix] = {}
+        self._bought: sp.csr_matrix | None = None
+
+    def _get(self, key: tuple, make) -> sp.csr_matrix:
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+    def _decay(self, p: dict[str, Any]) -> tuple:
+        return (float(p["half_life_days"]), float(p["half_life_events"]))
+
+    def _cut(self, m: sp.csr_matrix, p: dict[str, Any]) -> sp.csr_matrix:
+        """When tuning: bought items out first (when they will be), then each row's best `keep`."""
+        if not self.keep:
+            return m
+        if p["exclude_purchased"]:
+            m = sp.csr_matrix(m - m.multiply(self.bought()))
+            m.eliminate_zeros()
+        return top_per_row(m, self.keep)
+
+    def bought(self) -> sp.csr_matrix:
+        if self._bought is None:
+            own = self.model.history_matrix(self.queries, {PURCHASE: 1.0}, {"half_life_days": 0, "half_life_events": 0})
+            own.data[:] = 1.0
+            self._bought = own
+        return self._bought
+
+    def own(self, p: dict[str, Any]) -> sp.csr_matrix:
+        return self._get(("own", *self._decay(p)),
+                         lambda: self.model.history_matrix(self.queries, {PURCHASE: 1.0}, p))
+
+    def discovery(self, p: dict[str, Any]) -> sp.csr_matrix:
+        def make() -> sp.csr_matrix:
+            activity = self.model.history_matrix(self.queries, self.model._kind_weights(p), p)
+            activity.data = np.minimum(activity.data, 1.0)
+            return self._cut(_row_normalised(self.model.model.score(activity)), p)
+        key = ("discovery", *self._decay(p), float(p["view_weight"]), float(p["cart_weight"]),
+               bool(p["exclude_purchased"]))
+        return self._get(key, make)
+
+    def repeat(self, p: dict[str, Any]) -> sp.csr_matrix:
+        def make() -> sp.csr_matrix:
+            own = self.own(p)
+            power = float(p["propensity_power"])
             if power > 0:
-                repeat = sp.csr_matrix(repeat @ sp.diags(self.propensity**power))
-            repeat = _row_normalised(repeat)
-            discovery = discovery * (1 - r) + repeat * r
-        pw = float(self.params["popularity_weight"])
+                own = sp.csr_matrix(own @ sp.diags(self.model.propensity**power))
+            return _row_normalised(own)
+        return self._get(("repeat", *self._decay(p), float(p["propensity_power"])), make)
+
+    def neighbours(self, p: dict[str, Any]) -> sp.csr_matrix:
+        def make() -> sp.csr_matrix:
+            smooth = self.model.pool.smooth(self.own(p), int(p["neighbour_count"]))
+            return self._cut(_row_normalised(smooth), p)
+        return self._get(("neighbours", *self._decay(p), int(p["neighbour_count"]), bool(p["exclude_purchased"])),
+                         make)
+
+    def popular(self, p: dict[str, Any]) -> sp.csr_matrix:
+        half_life = float(p["popularity_half_life_days"])
+        return self._get(("popular", half_life), lambda: self.model._popular_rows(len(self.queries), half_life))
+
+    def blend(self, p: dict[str, Any]) -> sp.csr_matrix:
+        scores = self.discovery(p)
+        r = float(p["repeat_weight"])
+        if r > 0:
+            repeat = self.repeat(p)
+            nw = float(p["neighbour_weight"])
+            if nw > 0:
+                repeat = _row_normalised(repeat * (1 - nw) + self.neighbours(p) * nw)
+            scores = scores * (1 - r) + repeat * r
+        pw = float(p["popularity_weight"])
         if pw > 0:
-            discovery = discovery * (1 - pw) + self._popular_rows(len(queries)) * pw
-        discovery = sp.csr_matrix(discovery)
-        out = []
-        for i in range(len(queries)):
-            s, e = discovery.indptr[i], discovery.indptr[i + 1]
-            if s == e:
-                out.append(EMPTY)
-            else:
-                out.append((discovery.indices[s:e].astype(np.int32), discovery.data[s:e].astype(np.float32)))
-        return out
+            scores = scores * (1 - pw) + self.popular(p) * pw
+        return sp.csr_matrix(scores)
+
+
+def _rows(scores: sp.csr_matrix) -> list[Candidates]:
+    out = []
+    for i in range(scores.shape[0]):
+        s, e = scores.indptr[i], scores.indptr[i + 1]
+        if s == e:
+            out.append(EMPTY)
+        else:
+            out.append((scores.indices[s:e].astype(np.int32), scores.data[s:e].astype(np.float32)))
+    return out
 
 
 def popularity_profiles(interactions: Interactions) -> np.ndarray:
@@ -204,8 +301,10 @@ def rebuy_rate(interactions: Interactions) -> np.ndarray:
     n = interactions.n_items
     if len(bought) == 0:
         return np.full(n, 0.5, np.float32)
-    # Distinct (user, item, order) purchases, then orders per (user, item).
-    orders = np.unique(np.stack([bought.user.astype(np.int64), bought.item.astype(np.int64), bought.basket]), axis=1)
+    # Distinct (user, item, order) purchases, then orders per (user, item); without an order number,
+    # the purchases at one time are one order.
+    order = np.where(bought.basket >= 0, bought.basket, -1 - bought.ts)
+    orders = np.unique(np.stack([bought.user.astype(np.int64), bought.item.astype(np.int64), order]), axis=1)
     pairs, per_pair = np.unique(orders[:2], axis=1, return_counts=True)
     buyers = np.bincount(pairs[1], minlength=n)
     again = np.bincount(pairs[1], weights=per_pair >= 2, minlength=n)

@@ -69,6 +69,7 @@ class Jobs:
                              {k: job[k] for k in ("id", "status", "itemsOk", "itemsBad", "error")})
             untrained = snapshot.newest_version(s.artifacts_path, account.id) is None
             if retrain or untrained or account.id in self.platform.serving.unreadable:
-                train_account(self.platform.engine, s.artifacts_path, account.id, s.training_window_days)
+                train_account(self.platform.engine, s.artifacts_path, account.id, s.training_window_days,
+                              s.tuning_time_factor)
         if self._due("purge", PURGE_SECONDS):
             self.platform.ctx.tokens.purge_expired()

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recoms.services.accounts import AccountDirectory
+from recoms.services.attribution import RecommendationLog
 from recoms.services.context import Context, build_context
 from recoms.services.datasources import DataSources
+from recoms.services.ingest_queue import IngestQueue
 from recoms.services.limits import Limits
 from recoms.services.recoms import Recommendations
 from recoms.services.serving import ServingEngine
@@ -21,6 +23,9 @@ class Platform:
     serving: ServingEngine
     recommendations: Recommendations
     limits: Limits
+    ingest_queue: IngestQueue
+    # Served lists, numbered on the hot path and written in batches (services/attribution.py).
+    recommendation_log: RecommendationLog
 
     @property
     def settings(self) -> Settings:
@@ -45,6 +50,8 @@ class Platform:
             conn.exec_driver_sql("SELECT 1")
 
     def close(self) -> None:
+        self.ingest_queue.stop()
+        self.recommendation_log.close()
         self.serving.stop()
         self.ctx.close()
 
@@ -56,4 +63,6 @@ def build_platform(settings: Settings) -> Platform:
     serving = ServingEngine(ctx.engine, settings.artifacts_path, settings.snapshot_poll_seconds)
     limits = Limits(settings.rate_limit_per_key_per_second, settings.rate_limit_per_site_per_second,
                     settings.auth_failures_per_minute)
-    return Platform(ctx, directory, datasources, serving, Recommendations(ctx.engine, datasources, serving), limits)
+    log = RecommendationLog(ctx.engine, settings.recommendation_log, settings.recommendation_log_flush_seconds)
+    recommendations = Recommendations(ctx.engine, datasources, serving, ctx.tokens, directory, log)
+    return Platform(ctx, directory, datasources, serving, recommendations, limits, IngestQueue(ctx.engine), log)

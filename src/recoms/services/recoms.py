@@ -9,20 +9,40 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
+from recoms.domain import variants
 from recoms.domain.accounts import Account
 from recoms.domain.datasource import DataSource
 from recoms.domain.product import Product
 from recoms.domain.rules import Conditional, ContactFieldRule, Filter, Rule, RuleError, parse_filters
-from recoms.errors import BadRequest
-from recoms.services.accounts import require_recommendations
+from recoms.errors import BadRequest, NotFound, Unauthorized
+from recoms.services.accounts import AccountDirectory, require_recommendations
+from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
 from recoms.services.serving import ServingEngine
 from recoms.store import activity, contacts
+from recoms.store.tokens import TokenStore
 
 MAX_CONTEXT = 200
 HISTORY_LIMIT = 200
+MAX_TOKEN_CHARS = 256
+MISSING_TOKEN = "the ES-TOKEN header is missing: get a token from /api/v1/auth/contact/token"  # noqa: S105
+SPENT_TOKEN = "the ES-TOKEN is unknown, expired or already used: get a new one"  # noqa: S105
+
+
+def datasource_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise NotFound(f"data source {raw[:40]!r} does not exist")
+    return int(raw)
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
 
 @dataclass
@@ -82,33 +102,85 @@ def _has_contact_rules(rules: Iterable[Rule]) -> bool:
     )
 
 
+@dataclass(slots=True)
+class TokenAnswer:
+    """What the ES-TOKEN endpoint answers: the products' JSON, or the error; from the moment the token was
+    accepted, the next token (errors included, so the app is never left without one)."""
+
+    body: bytes | None
+    next_token: str | None = None
+    error: Exception | None = None
+    recommendation_id: str | None = None
+
+
 class Recommendations:
-    def __init__(self, engine: sa.Engine, datasources: DataSources, serving: ServingEngine) -> None:
+    def __init__(
+        self, engine: sa.Engine, datasources: DataSources, serving: ServingEngine, tokens: TokenStore,
+        directory: AccountDirectory, log: RecommendationLog,
+    ) -> None:
         self.engine = engine
+        self.log = log
         self.datasources = datasources
         self.serving = serving
+        self.tokens = tokens
+        self.directory = directory
 
-    def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> list[bytes]:
-        ds, history, contact = self._prepare(account, ds_id, contact_id, req)
-        return self.serving.recommend(
-            account.id, ds, req.products, req.categories, req.filters, history, contact
-        )
+    def by_token(self, token: str | None, ds_raw: str, query: Mapping[str, Any], body: bytes | None) -> TokenAnswer:
+        """The whole ES-TOKEN request (SPEC §2): exchange the token, find the account and the data source,
+        parse the context, score, apply rules and fallback, join the products' JSON.
+
+        The token store not answering raises (nothing was spent); anything after the exchange is answered
+        with the next token.
+        """
+        if not token:
+            return TokenAnswer(None, None, Unauthorized(MISSING_TOKEN))
+        exchanged = self.tokens.exchange(token) if len(token) <= MAX_TOKEN_CHARS else None
+        if exchanged is None:
+            return TokenAnswer(None, None, Unauthorized(SPENT_TOKEN))
+        grant, next_token = exchanged
+        try:
+            ds_id = datasource_id(ds_raw)
+            account = self.directory.account(grant.account_id)
+            if account is None:
+                raise Unauthorized(SPENT_TOKEN)
+            req = parse_body(_json(body)) if body else parse_query(query)
+            products, recommendation_id = self.serve(account, ds_id, grant.contact_id, req)
+            return TokenAnswer(products, next_token, recommendation_id=recommendation_id)
+        except Exception as exc:  # answered with the next token; the route turns it into a problem
+            return TokenAnswer(None, next_token, exc)
+
+    def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> tuple[bytes, str]:
+        """The products' JSON array for the contact's variant of the data source, and the id of the list
+        (logged for attribution: services.attribution, written off the request)."""
+        ds, variant_id, history, contact = self._prepare(account, ds_id, contact_id, req)
+        catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters, history,
+                                            contact)
+        rid = self.log.record(account.id, ds_id, variant_id, contact_id, [catalog.ids[i] for i in picked])
+        return b"[" + b",".join([catalog.fragments[i] for i in picked]) + b"]", rid
 
     def serve_products(
-        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest
+        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
+        config: DataSource | None = None,
     ) -> list[Product]:
-        """The same answer as `serve`, as products (for the mobile SDK's own response shape)."""
-        ds, history, contact = self._prepare(account, ds_id, contact_id, req)
+        """The same answer as products (the mobile SDK's shape, the console's preview); `config` serves
+        that configuration of the data source (a variant, an unsaved draft) instead of choosing one."""
+        ds, _variant, history, contact = self._prepare(account, ds_id, contact_id, req, config)
         return self.serving.recommend_products(
             account.id, ds, req.products, req.categories, req.filters, history, contact
         )
 
     def _prepare(
-        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest
-    ) -> tuple[DataSource, Any, dict[str, Any] | None]:
-        """Plan, data source and context checks; the contact's history and attributes when they are used."""
+        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
+        config: DataSource | None = None,
+    ) -> tuple[DataSource, int, Any, dict[str, Any] | None]:
+        """Plan, the contact's variant of the data source, context checks; the contact's history and
+        attributes when they are used."""
         require_recommendations(account)
-        ds = self.datasources.cached(account.id, ds_id)
+        if config is None:
+            variant = variants.choose(self.datasources.cached(account.id, ds_id), contact_id)
+            ds, variant_id = variant.datasource, variant.id
+        else:
+            ds, variant_id = config, variants.CONTROL_ID
         bound = self.serving.state(account.id).bind(ds)
         if bound.needs == "products" and not req.products:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs products: pass ?products=<id>")
@@ -123,4 +195,4 @@ class Recommendations:
             with self.engine.connect() as conn:
                 found = contacts.get_contact(conn, account.id, contact_id)
                 contact = found["attributes"] if found else None
-        return ds, history, contact
+        return ds, variant_id, history, contact

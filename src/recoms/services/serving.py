@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from recoms.domain.datasource import DataSource
 from recoms.domain.product import Product
 from recoms.domain.rules import Filter
+from recoms.errors import Unavailable
 from recoms.recommenders import rules as rules_engine
 from recoms.recommenders.base import Interactions, Query, Recommender
 from recoms.recommenders.catalog import Catalog
@@ -88,6 +89,7 @@ class ServingEngine:
         self.poll_seconds = poll_seconds
         self._states: dict[int, AccountModels] = {}
         self._lock = threading.Lock()
+        self._loading: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Accounts whose snapshot this code cannot read (written by another version): the jobs retrain them.
@@ -95,13 +97,44 @@ class ServingEngine:
 
     # ---- state --------------------------------------------------------------------------------
     def state(self, account_id: int) -> AccountModels:
+        """The account's models. Once `start()`ed (a server), a request never loads them: an account not
+        loaded yet is loaded in the background and this request gets a 503 to retry in a second."""
         current = self._states.get(account_id)
         if current is not None:
             return current
-        with self._lock:
+        if self._thread is not None:
+            self._load_later(account_id)
+            raise Unavailable("recommendations for this shop are being loaded: try again in a second", 1)
+        with self._lock:  # no server (a test, the CLI): load here
             if account_id not in self._states:
                 self._states[account_id] = self._load(account_id)
             return self._states[account_id]
+
+    def _load_later(self, account_id: int) -> None:
+        with self._lock:
+            if account_id in self._loading:
+                return
+            self._loading.add(account_id)
+
+        def load() -> None:
+            try:
+                self._states[account_id] = self._load(account_id)
+            except Exception:
+                log.exception("loading account %s failed", account_id)
+            finally:
+                self._loading.discard(account_id)
+
+        threading.Thread(target=load, name=f"serving-load-{account_id}", daemon=True).start()
+
+    def preload(self) -> None:
+        """Every account with a catalog, before the server takes requests (requests never load)."""
+        with self.engine.connect() as conn:
+            accounts = products.accounts_with_products(conn)
+        for account_id in accounts:
+            try:
+                self._states[account_id] = self._load(account_id)
+            except Exception:
+                log.exception("loading account %s failed", account_id)
 
     def _load(self, account_id: int) -> AccountModels:
         version = snapshot.newest_version(self.artifacts, account_id)
@@ -143,6 +176,7 @@ class ServingEngine:
 
     def start(self) -> None:
         if self._thread is None:
+            self.preload()
             checkpoint_in_background(self.engine)
             self._thread = threading.Thread(target=self._run, name="serving-refresh", daemon=True)
             self._thread.start()

@@ -22,7 +22,8 @@ from recoms.domain.events import (
 from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
-from recoms.store import activity, contacts, products
+from recoms.services.attribution import web_signal_rows
+from recoms.store import activity, contacts, products, recom_events
 from recoms.store.db import now_ms
 
 Parser = Callable[[Any, int], TrackedEvent]
@@ -31,6 +32,12 @@ PARSERS: dict[str, Parser] = {
 }
 
 
+# Event types whose effect is only rows gathered for the end of the batch: nothing to roll back halfway,
+# so no savepoint (two statements each) around them.
+NO_PARTIAL_WRITES = frozenset({
+    "ProductPage", "AddToWishlist", "CategoryPage", "SearchRequest", "MainPage", "NotFound", "StatusCartPage",
+    "PageView", "ProductImpressions", "Custom",
+})
 ANONYMOUS = "no visitor identifier: stored as anonymous (counts for store-wide models only)"
 
 # Who vouches for the identifiers: the shop's server (its API key) or the operator (CLI import). The
@@ -68,13 +75,49 @@ class _Batch:
         self.received = now_ms()
         self.events: list[dict[str, Any]] = []
         self.interactions: list[dict[str, Any]] = []
+        self.recom_events: list[dict[str, Any]] = []  # impressions and clicks of recommendation lists
         self.contact_cache: dict[tuple, int | None] = {}
+        self.held: dict[tuple[str, str], contacts.Held | None] = {}
+        self.stale = False
+        self.patches: dict[str, dict[str, Any]] = {}  # product id -> the newest price/stock seen
+
+    def prefetch(self, parsed: Sequence[TrackedEvent]) -> None:
+        """Who holds every identifier of the request's events: one lookup for the batch, not one each."""
+        self.held = contacts.held_many(self.conn, self.account_id, (p for ev in parsed for p in ev.ids.items()))
 
     def contact_for(self, ev: TrackedEvent) -> int | None:
         key = (ev.contact_id, tuple(sorted(ev.ids.items())))
         if key not in self.contact_cache:
-            self.contact_cache[key] = self._resolve(ev)
+            found = self._known(ev)
+            if found is None:
+                found = self._resolve(ev)
+                self.stale = True  # it may have moved or attached identifiers the prefetch saw otherwise
+            self.contact_cache[key] = found
         return self.contact_cache[key]
+
+    def _known(self, ev: TrackedEvent) -> int | None:
+        """The common cases, without a query: identifiers one contact holds already, or nobody holds.
+
+        Anything else (a merge, a claim, a contact id) takes `_resolve`. The answers are the ones it would
+        give: a visitor is the contact its device identifiers name; the shop's server is believed.
+        """
+        if ev.contact_id is not None or not ev.ids:
+            return None
+        if not self.verified and any(kind not in contacts.DEVICE_KINDS for kind in ev.ids):
+            return None  # a browser naming a customer: a claim
+        if self.stale:  # after a slow path, this event's identifiers are looked up again
+            self.held.update(contacts.held_many(self.conn, self.account_id, ev.ids.items()))
+            for pair in ev.ids.items():
+                self.held.setdefault(pair, None)
+        held = [self.held.get(pair) for pair in ev.ids.items()]
+        if all(h is None for h in held):
+            contact_id = contacts.attach_new(self.conn, self.account_id, ev.ids, verified=True)
+            self.held.update({pair: contacts.Held(contact_id, True) for pair in ev.ids.items()})
+            return contact_id
+        first = held[0]
+        if all(h is not None and h.contact_id == first.contact_id and h.verified for h in held):
+            return first.contact_id
+        return None
 
     def _resolve(self, ev: TrackedEvent) -> int | None:
         known = None
@@ -97,6 +140,7 @@ class _Batch:
 
     def link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         """The contact these identifiers name: linked and merged when verified, else the visitor's own."""
+        self.stale = True  # identifiers move or appear: the prefetched holders are out of date
         if self.verified:
             return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source)
         return contacts.resolve_claimed(self.conn, self.account_id, ids, own=own)
@@ -110,65 +154,84 @@ class _Batch:
 
     def merged(self, loser: int, winner: int) -> None:
         """Rows gathered for a contact that was just merged belong to the winner."""
-        for row in (*self.events, *self.interactions):
+        self.stale = True
+        for row in (*self.events, *self.interactions, *self.recom_events):
             if row["contact_id"] == loser:
                 row["contact_id"] = winner
         self.contact_cache.clear()
 
     def flush(self) -> None:
+        products.patch_many(self.conn, self.account_id, self.patches)
         activity.insert_events(self.conn, self.events)
         activity.insert_interactions(self.conn, self.interactions)
+        recom_events.insert_known(self.conn, self.account_id, self.recom_events)
+
+
+@dataclass
+class ParsedEvents:
+    """A request's events validated one by one: the good ones (index, event, client key), and the notes."""
+
+    events: list[tuple[int, TrackedEvent, str | None]]
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    ignored: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_events(raw_events: Sequence[Any], form: str = "web") -> ParsedEvents:
+    parse = PARSERS[form]
+    now = now_ms()
+    parsed = ParsedEvents([])
+    for index, raw in enumerate(raw_events):
+        try:
+            check_strings(raw)
+            parsed.events.append((index, parse(raw, now), event_key(raw)))
+        except IgnoredEvent as exc:
+            parsed.ignored.append({"index": index, "reason": str(exc)})
+        except EventError as exc:
+            parsed.errors.append({"index": index, "reason": str(exc)})
+    return parsed
 
 
 def ingest(
-    engine: sa.Engine, account_id: int, raw_events: Sequence[Any], source: str, form: str = "web"
+    engine: sa.Engine, account_id: int, raw_events: Sequence[Any] | ParsedEvents, source: str, form: str = "web"
 ) -> IngestResult:
     """Validate each event on its own; store and apply the good ones in one transaction.
 
     An event that carries the client's id for it (`event_key`) is stored once: a retried batch reports
     the ones already stored as duplicates. When a concurrent request stores the same key first, the
-    transaction is run again and finds it.
+    transaction is run again and finds it. (Tracking requests go through services.ingest_queue, which
+    stores many requests in one transaction with `store_parsed`.)
     """
-    parse = PARSERS[form]
-    result = IngestResult()
-    now = now_ms()
-    parsed: list[tuple[int, TrackedEvent, str | None]] = []
-    for index, raw in enumerate(raw_events):
-        try:
-            check_strings(raw)
-            parsed.append((index, parse(raw, now), event_key(raw)))
-        except IgnoredEvent as exc:
-            result.ignored.append({"index": index, "reason": str(exc)})
-        except EventError as exc:
-            result.errors.append({"index": index, "reason": str(exc)})
+    parsed = raw_events if isinstance(raw_events, ParsedEvents) else parse_events(raw_events, form)
     for attempt in range(2):
-        stored = IngestResult(errors=list(result.errors), ignored=result.ignored)
         try:
             with engine.begin() as conn:
-                _store(conn, account_id, source, parsed, stored)
-            break
+                return store_parsed(conn, account_id, source, parsed)
         except IntegrityError:
             if attempt:
                 raise
-    stored.errors.sort(key=lambda e: e["index"])
-    return stored
+    raise AssertionError("unreachable")
 
 
-def _store(
-    conn: sa.Connection, account_id: int, source: str, parsed: list[tuple[int, TrackedEvent, str | None]],
-    result: IngestResult,
-) -> None:
+def store_parsed(conn: sa.Connection, account_id: int, source: str, parsed: ParsedEvents) -> IngestResult:
+    """Store and apply the good events of one request, in the caller's transaction; each event that fails
+    while being applied is rolled back on its own (a savepoint) and reported."""
+    result = IngestResult(errors=list(parsed.errors), ignored=list(parsed.ignored))
     batch = _Batch(conn, account_id, source)
-    seen = activity.known_event_keys(conn, account_id, [key for _i, _ev, key in parsed if key])
-    for index, ev, key in parsed:
+    batch.prefetch([ev for _i, ev, _key in parsed.events])
+    seen = activity.known_event_keys(conn, account_id, [key for _i, _ev, key in parsed.events if key])
+    for index, ev, key in parsed.events:
         if key is not None and key in seen:
             result.duplicates.append({"index": index, "reason": f"event {key} was already stored"})
             result.accepted += 1
             continue
         try:
-            with conn.begin_nested():
-                contact_id = batch.contact_for(ev) if ev.ids or ev.contact_id is not None else None
+            if ev.type in NO_PARTIAL_WRITES and ev.contact_id is None:
+                contact_id = batch.contact_for(ev) if ev.ids else None
                 contact_id, duplicate = _apply(batch, contact_id, ev)
+            else:
+                with conn.begin_nested():  # rolled back on its own when the event fails halfway
+                    contact_id = batch.contact_for(ev) if ev.ids or ev.contact_id is not None else None
+                    contact_id, duplicate = _apply(batch, contact_id, ev)
         except EventError as exc:
             batch.contact_cache.clear()  # a contact created in the rolled-back savepoint is gone
             result.errors.append({"index": index, "reason": str(exc)})
@@ -185,6 +248,8 @@ def _store(
             result.anonymous.append({"index": index, "reason": ANONYMOUS})
         result.accepted += 1
     batch.flush()
+    result.errors.sort(key=lambda e: e["index"])
+    return result
 
 
 def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int | None, str | None]:
@@ -194,8 +259,8 @@ def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int
     if kind in ("ProductPage", "AddToWishlist"):
         batch.interact(contact_id, ev, VIEW if kind == "ProductPage" else WISHLIST, p["product_id"], price=p["price"])
         patch = {k: v for k, v in (("price", p["price"]), ("in_stock", p["in_stock"])) if v is not None}
-        if patch and kind == "ProductPage":
-            products.patch_product(conn, account_id, p["product_id"], patch)
+        if patch and kind == "ProductPage":  # applied once per product at the end of the batch
+            batch.patches.setdefault(p["product_id"], {}).update(patch)
     elif kind == "CategoryPage":
         batch.interact(contact_id, ev, CATEGORY_VIEW, category=p["category"])
     elif kind == "StatusCart":
@@ -224,6 +289,7 @@ def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int
         status = {"OrderUpdated": "updated", "OrderDelivered": "delivered", "OrderCancelled": "cancelled"}[kind]
         if not activity.set_order_status(conn, account_id, p["order_number"], status):
             raise EventError(f"order {p['order_number']} is not known")
+    batch.recom_events.extend(web_signal_rows(account_id, contact_id, ev, batch.received))
     return contact_id, None
 
 

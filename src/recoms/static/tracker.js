@@ -8,6 +8,7 @@
  *   - directly: <script src="https://recoms.example.com/tracker.js" data-site-id="site_..."></script>
  *     recoms.track("ProductPage", {productKey: "P1", price: 9.9, isInStock: 1});
  *     recoms.identify({externalCustomerId: "c-1", user_email: "a@b.c"});   (sends CustomerData)
+ *     recoms.impressions(recommendationId, ["P1", "P2"]);  recoms.click(recommendationId, "P2");
  * Events go to the recoms this script came from (its origin and path prefix) + /api/v2/tracking, unless
  * `data-endpoint` on the tag (or `endpoint` in __recomsConfig) says otherwise; `data-org-id` fills
  * `_esConfig.orgId` in the tag mode.
@@ -175,6 +176,9 @@
     if (name === "CustomerData" && isObject(parts.CustomerData)) {
       remember(parts.CustomerData);
     }
+    if (name === "ProductPage" && isObject(parts.ProductPage)) {
+      parts = withClick(parts);
+    }
     var info = {eventName: name, siteId: siteId, datetime: Date.now(), cookies: {sc: sc}};
     var k;
     for (k in identity) {
@@ -195,6 +199,71 @@
       }
     }
     post(JSON.stringify(envelope));
+  }
+
+  /* Recommendation lists (recoms' own): `impressions` when a list is shown; `click` is remembered and
+   * sent with the product's next ProductPage, i.e. when the visitor arrives where the click led. A list
+   * is named by the recommendation id its response carried (X-Recommendation-Id), else by its data source. */
+  var CLICKS = "recomsClicks";
+  var CLICK_TTL_MS = 30 * 60 * 1000;
+  function listRef(list) {
+    var ref = {};
+    if (typeof list === "number" || /^[0-9]+$/.test(String(list))) {
+      ref.datasourceId = String(list);
+    } else if (typeof list === "string" && list) {
+      ref.recommendationId = list;
+    }
+    return ref;
+  }
+  function clicks() {
+    try {
+      var c = JSON.parse(w.sessionStorage.getItem(CLICKS) || "{}");
+      return isObject(c) ? c : {};
+    } catch (e) {
+      return {};
+    }
+  }
+  function saveClicks(c) {
+    try { w.sessionStorage.setItem(CLICKS, JSON.stringify(c)); } catch (e) { /* storage disabled: no click */ }
+  }
+  function impressions(list, productIds, container) {
+    if (!productIds || !productIds.length) {
+      return;
+    }
+    var section = listRef(list);
+    section.Products = [];
+    for (var i = 0; i < productIds.length; i++) {
+      section.Products.push({product_id: String(productIds[i]), container_type: container || "recommendations"});
+    }
+    send("ProductImpressions", {ProductImpressions: section});
+  }
+  function click(list, productId) {
+    var c = clicks();
+    c[String(productId)] = {ref: listRef(list), at: Date.now()};
+    saveClicks(c);
+  }
+  function withClick(parts) {
+    var page = parts.ProductPage;
+    var key = page.productKey !== undefined ? page.productKey : page.product_id;
+    var c = clicks();
+    var entry = key !== undefined ? c[String(key)] : null;
+    if (!entry || Date.now() - entry.at > CLICK_TTL_MS || page.recommendationId || page.datasourceId) {
+      return parts;
+    }
+    delete c[String(key)];
+    saveClicks(c);
+    var copy = {}, out = {}, k;
+    for (k in page) {
+      if (own(page, k)) { copy[k] = page[k]; }
+    }
+    for (k in entry.ref) {
+      if (own(entry.ref, k)) { copy[k] = entry.ref[k]; }
+    }
+    for (k in parts) {
+      if (own(parts, k)) { out[k] = parts[k]; }
+    }
+    out.ProductPage = copy;
+    return out;
   }
 
   /* A page's call never breaks the page. */
@@ -262,6 +331,8 @@
         send("CustomerData", data);
       }
     }),
+    impressions: safely(impressions),
+    click: safely(click),
     cookie: function () { return sc; }
   };
 })(window, document);

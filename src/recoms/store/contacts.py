@@ -27,6 +27,7 @@ from recoms.store.tables import (
     interactions,
     orders,
     recom_events,
+    recommendation_log,
     token_chains,
 )
 
@@ -43,18 +44,43 @@ class Held(NamedTuple):
     verified: bool
 
 
-def held_query(account_id: int, ids: dict[str, str]) -> sa.CompoundSelect | sa.Select:
-    """One point lookup per identifier on the (account, kind, value) key, joined with UNION ALL: an OR of
-    the pairs makes SQLite scan every identifier of the account (import and tracking then slow down as
-    the contacts grow); tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL."""
-    lookups = [sa.select(ci.c.kind, ci.c.contact_id, ci.c.verified).where(
-        ci.c.account_id == account_id, ci.c.kind == kind, ci.c.value == value) for kind, value in ids.items()]
-    return lookups[0] if len(lookups) == 1 else sa.union_all(*lookups)
+def held_query(account_id: int, pairs: Iterable[tuple[str, str]]) -> sa.TextClause:
+    """Who holds these (kind, value) identifiers: a VALUES list joined on the (account, kind, value) key.
+
+    An OR of the pairs makes SQLite scan every identifier of the account (import and tracking then slow
+    down as the contacts grow); tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL.
+    """
+    params: dict[str, Any] = {"account": account_id}
+    rows = []
+    for n, (kind, value) in enumerate(pairs):
+        params[f"k{n}"], params[f"v{n}"] = kind, value
+        rows.append(f"(:k{n}, :v{n})")
+    return sa.text(
+        f"WITH wanted (kind, value) AS (VALUES {', '.join(rows)}) "
+        "SELECT ci.kind, ci.value, ci.contact_id, ci.verified FROM wanted JOIN contact_identifiers AS ci "
+        "ON ci.account_id = :account AND ci.kind = wanted.kind AND ci.value = wanted.value"
+    ).bindparams(**params)
+
+
+def held_many(conn: sa.Connection, account_id: int, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Held]:
+    """Who holds each of many identifiers (a batch of events at once): 200 a statement."""
+    pairs = list(dict.fromkeys(pairs))
+    found: dict[tuple[str, str], Held] = {}
+    for start in range(0, len(pairs), 200):
+        for row in conn.execute(held_query(account_id, pairs[start:start + 200])):
+            found[(row.kind, row.value)] = Held(row.contact_id, bool(row.verified))
+    return found
+
+
+def attach_new(conn: sa.Connection, account_id: int, ids: dict[str, str], verified: bool) -> int:
+    """A new contact holding these identifiers (nobody holds any of them: the caller checked)."""
+    contact_id = create_contact(conn, account_id)
+    _attach(conn, account_id, contact_id, ids, verified)
+    return contact_id
 
 
 def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str, Held]:
-    rows = conn.execute(held_query(account_id, ids))
-    return {row.kind: Held(row.contact_id, bool(row.verified)) for row in rows}
+    return {kind: held for (kind, _value), held in held_many(conn, account_id, ids.items()).items()}
 
 
 def _identifiers_of(conn: sa.Connection, account_id: int, contact_id: int, kind: str) -> set[str]:
@@ -267,7 +293,7 @@ def erase(conn: sa.Connection, account_id: int, contact_id: int) -> None:
     ids = [contact_id, *merged_into(conn, account_id, contact_id)]
     for table in (ci, events, carts, token_chains):
         conn.execute(table.delete().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)))
-    for table in (interactions, orders, recom_events):
+    for table in (interactions, orders, recom_events, recommendation_log):
         conn.execute(
             table.update().where(table.c.account_id == account_id, table.c.contact_id.in_(ids)).values(contact_id=None)
         )

@@ -15,13 +15,15 @@ c = datasources.c
 
 def _to_domain(row: Any) -> DataSource:
     body = {"name": row.name, "algorithm": row.algorithm, "size": row.size, "params": row.params,
-            "rules": row.rules, "fallback": row.fallback}
-    return build(row.id, row.account_id, body, row.updated_at, stored=True)
+            "rules": row.rules, "fallback": row.fallback, "variants": row.variants}
+    return build(row.id, row.account_id, body, row.updated_at, stored=True,
+                 experiment_started_at=row.experiment_started_at, variant_seq=row.variant_seq)
 
 
 def _values(ds: DataSource) -> dict[str, Any]:
     return {"name": ds.name, "algorithm": ds.algorithm, "size": ds.size, "params": ds.params,
-            "rules": ds.raw_rules, "fallback": ds.raw_fallback}
+            "rules": ds.raw_rules, "fallback": ds.raw_fallback, "variants": ds.raw_variants or None,
+            "experiment_started_at": ds.experiment_started_at, "variant_seq": ds.variant_seq}
 
 
 def insert(conn: sa.Connection, ds: DataSource) -> int:
@@ -52,3 +54,10 @@ def get(conn: sa.Connection, account_id: int, ds_id: int) -> DataSource | None:
 def list_for(conn: sa.Connection, account_id: int) -> list[DataSource]:
     rows = conn.execute(sa.select(datasources).where(c.account_id == account_id).order_by(c.id))
     return [_to_domain(r) for r in rows]
+
+
+def variant_seq(conn: sa.Connection, account_id: int, ds_id: int) -> tuple[int, int | None] | None:
+    """The last variant id handed out and the running experiment's start (None: no such data source)."""
+    row = conn.execute(sa.select(c.variant_seq, c.experiment_started_at)
+                       .where(c.id == ds_id, c.account_id == account_id)).first()
+    return (row.variant_seq, row.experiment_started_at) if row else None

@@ -68,6 +68,21 @@ def patch_product(conn: sa.Connection, account_id: int, product_id: str, patch: 
     return result.rowcount > 0
 
 
+def patch_many(conn: sa.Connection, account_id: int, patches: dict[str, dict[str, Any]]) -> None:
+    """Price and stock of many products as the tracker saw them: one executemany per set of fields."""
+    c = products.c
+    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    now = now_ms()
+    for product_id, patch in patches.items():
+        fields = tuple(sorted(k for k in patch if k in ("price", "in_stock")))
+        if fields:
+            by_fields.setdefault(fields, []).append({"b_id": product_id, **{f"b_{k}": patch[k] for k in fields}})
+    for fields, rows in by_fields.items():
+        statement = products.update().where(c.account_id == account_id, c.id == sa.bindparam("b_id")).values(
+            {**{k: sa.bindparam(f"b_{k}") for k in fields}, "updated_at": now})
+        conn.execute(statement, rows)
+
+
 def get_product(conn: sa.Connection, account_id: int, product_id: str) -> Product | None:
     row = conn.execute(
         sa.select(products).where(products.c.account_id == account_id, products.c.id == product_id)
@@ -89,3 +104,7 @@ def catalog_version(conn: sa.Connection, account_id: int) -> tuple[int, int]:
         sa.select(sa.func.max(products.c.updated_at), sa.func.count()).where(products.c.account_id == account_id)
     ).one()
     return int(row[0] or 0), int(row[1])
+
+
+def accounts_with_products(conn: sa.Connection) -> list[int]:
+    return list(conn.execute(sa.select(products.c.account_id).distinct()).scalars())

@@ -6,6 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from recoms.domain import variants
+from recoms.store import datasources as store_datasources
 from recoms.store.tables import recom_events
 
 
@@ -23,3 +25,22 @@ def counts(conn: sa.Connection, account_id: int, datasource_id: int, since_ms: i
         .group_by(r.kind)
     )
     return {kind: n for kind, n in rows}
+
+
+def insert_known(conn: sa.Connection, account_id: int, rows: list[dict[str, Any]]) -> None:
+    """Insert rows whose data source may not be the account's (those are kept with no data source); a row
+    that names no variant gets its contact's variant of the data source."""
+    if not rows:
+        return
+    known = {}
+    for ds_id in {row["datasource_id"] for row in rows if row["datasource_id"] is not None}:
+        ds = store_datasources.get(conn, account_id, ds_id)
+        if ds is not None:
+            known[ds_id] = ds
+    for row in rows:
+        ds = known.get(row["datasource_id"])
+        if ds is None:
+            row["datasource_id"] = None
+        elif row.get("variant_id") is None:
+            row["variant_id"] = variants.choose(ds, row["contact_id"]).id
+    insert(conn, rows)

@@ -73,6 +73,11 @@ def newest_version(artifacts: Path, account_id: int) -> str | None:
     return versions[-1] if versions else None
 
 
+def read_meta(artifacts: Path, account_id: int, version: str) -> dict[str, Any]:
+    """A snapshot's metadata alone (what it was trained on, its tuning report), without its arrays."""
+    return json.loads((account_dir(artifacts, account_id) / f"{version}.json").read_text())
+
+
 def read(artifacts: Path, account_id: int, version: str) -> Snapshot:
     folder = account_dir(artifacts, account_id)
     meta = json.loads((folder / f"{version}.json").read_text())

@@ -1,9 +1,12 @@
 """One module per resource; `ALL` is the order the app includes their routers in."""
 
 from recoms.api.routes import (
+    analytics,
     catalog,
+    console,
     contacts,
     datasources,
+    docs,
     health,
     mobile,
     orders,
@@ -14,4 +17,5 @@ from recoms.api.routes import (
     tracking,
 )
 
-ALL = (tokens, recoms, mobile, tracking, scripts, sites, orders, catalog, datasources, contacts, health)
+ALL = (tokens, recoms, mobile, tracking, scripts, sites, orders, catalog, datasources, contacts, health, analytics,
+       docs, console)

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from recoms.api.deps import Caller, PlatformDep, json_body, scope
 from recoms.services import mobile
+from recoms.services.attribution import RECOMMENDATION_ID_HEADER
 
 router = APIRouter(tags=["mobile SDK"])
 
@@ -51,10 +52,10 @@ async def recoms_request(
     request: Request, recomVariantId: str, caller: MobileRecoms, platform: PlatformDep
 ) -> Response:
     body = await _json(request, empty={})
-    answer = await run_in_threadpool(
+    answer, rid = await run_in_threadpool(
         mobile.recommend, platform, caller.account, recomVariantId, request.headers.get(DEVICE_HEADER), body
     )
-    return Response(answer, media_type="application/json")
+    return Response(answer, media_type="application/json", headers={RECOMMENDATION_ID_HEADER: rid})
 
 
 @router.post(

@@ -7,12 +7,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from recoms.api.deps import PlatformDep, TrackingWrite, json_body
 from recoms.errors import BadRequest
-from recoms.services.tracking import ingest
 
 router = APIRouter(tags=["tracking"])
 
@@ -33,7 +31,7 @@ async def import_orders(request: Request, caller: TrackingWrite, platform: Platf
         raise BadRequest('the body must be {"orders": [...]} with at least one order')
     if len(orders) > MAX_ORDERS:
         raise BadRequest(f"at most {MAX_ORDERS} orders per request; send the rest in another")
-    result = await run_in_threadpool(ingest, platform.engine, caller.account.id, orders, "api", "orders")
+    result = await platform.ingest_queue.store(caller.account.id, orders, "api", "orders")
     if result.refused:
         raise BadRequest("no order in the request was valid", result.errors)
     if not result.errors:

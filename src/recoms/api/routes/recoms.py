@@ -1,47 +1,37 @@
 """The two recommendation endpoints (SPEC §2).
 
-`/api/v1/recoms/{dataSourceId}` is the hot path: a lean Starlette handler (no dependency injection, no
-response model) that exchanges the ES-TOKEN, scores from memory and joins ready JSON fragments. From
-the moment the token is accepted, every response carries the next token, errors included.
+`/api/v1/recoms/{dataSourceId}` is the hot path: a plain Starlette route, first in the app's router (no
+dependency injection, no response model: measured, FastAPI's route machinery costs as much as scoring),
+that hands the request to one service call and answers its bytes. The app's middleware gives it the
+body limit, CORS, metrics and the security headers like every other route.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import QueryParams
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
+from starlette.routing import Route
 
 from recoms.api.deps import MAX_ID, PlatformDep, RecomsRead
-from recoms.api.middleware import LATENCY, REQUESTS
 from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
-from recoms.errors import BadRequest, NotFound, PayloadTooLarge, RecomsError
+from recoms.errors import BadRequest, RecomsError
+from recoms.services.attribution import RECOMMENDATION_ID_HEADER
 from recoms.services.contacts import resolve_contact
-from recoms.services.platform import Platform
-from recoms.services.recoms import parse_body, parse_query
+from recoms.services.recoms import datasource_id, parse_query
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
+EXPOSED = f"ES-TOKEN, {RECOMMENDATION_ID_HEADER}"
 ROUTE = "/api/v1/recoms/{dataSourceId}"
 
 
-def _array(fragments: list[bytes]) -> bytes:
-    return b"[" + b",".join(fragments) + b"]"
-
-
-def _ds_id(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"data source {raw!r} does not exist")
-    return int(raw)
-
-
 PREFIX = "/api/v1/recoms/"
-# Under the same prefix, served by the framework: the mobile SDK's calls.
+# Under the same prefix, served by other routes: the mobile SDK's calls.
 MOBILE_ROUTES = ("events",)
 
 
@@ -53,73 +43,42 @@ def is_token_route(path: str) -> bool:
     return "/" not in rest and rest not in MOBILE_ROUTES
 
 
-class RecomsFastPath:
-    """Answers `/api/v1/recoms/{id}` before the framework stack (measured: it costs as much as scoring).
+async def recoms_v1(request: Request) -> Response:
+    """GET (query) or POST (JSON body) with the ES-TOKEN header; the next token in the ES-TOKEN header."""
+    platform = request.app.state.platform
+    body = await request.body() if request.method == "POST" else None
+    try:
+        answer = platform.recommendations.by_token(
+            request.headers.get("es-token"), request.path_params["dataSourceId"], request.query_params, body)
+    except Exception as exc:  # the token store does not answer: 503, and the token was not spent
+        return unexpected(exc, "token exchange")
+    # The next token and the list's id are for the page too (CORS adds this only to cross-origin calls).
+    headers = {"ES-TOKEN": answer.next_token, "Access-Control-Expose-Headers": EXPOSED} if answer.next_token else None
+    error = answer.error
+    if error is None:
+        return Response(answer.body, media_type=JSON,
+                        headers={**headers, RECOMMENDATION_ID_HEADER: answer.recommendation_id})
+    if isinstance(error, RecomsError):
+        # A token problem is no Basic-auth challenge: the app gets a new token from its server instead.
+        return problem(401, error.detail, headers=headers) if error.status == 401 else from_error(error, headers)
+    return unexpected(error, "recommendations", headers)
 
-    Installed as the outermost middleware; every other request passes through untouched.
-    """
 
-    def __init__(self, app, platform: Platform, max_body_bytes: int) -> None:
-        self.app = app
-        self.platform = platform
-        self.max_body = max_body_bytes
+class DataSourceSegment(Convertor[str]):
+    """Any path segment but `events`: `/api/v1/recoms/events` (the mobile SDK's) goes on to its own route,
+    while a wrong id still reaches the token route (a 404 that carries the next token)."""
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or not is_token_route(scope["path"]):
-            return await self.app(scope, receive, send)
-        started = time.perf_counter()
-        if scope["method"] in ("GET", "POST"):
-            response = await self.handle(scope, receive)
-        else:
-            response = problem(405, f"{scope['method']} is not allowed here: use GET or POST",
-                               headers={"Allow": "GET, POST"})
-        await response(scope, receive, send)
-        REQUESTS.labels(scope["method"], ROUTE, str(response.status_code)).inc()
-        LATENCY.labels(ROUTE).observe(time.perf_counter() - started)
+    regex = r"(?!events$)[^/]+"
 
-    async def _body(self, receive) -> bytes:
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise PayloadTooLarge(f"the body is larger than {self.max_body} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                return b"".join(chunks)
+    def convert(self, value: str) -> str:
+        return value
 
-    async def handle(self, scope, receive) -> Response:
-        platform = self.platform
-        token = next((v for k, v in scope["headers"] if k == b"es-token"), None)
-        if not token:
-            return problem(401, "the ES-TOKEN header is missing: get a token from /api/v1/auth/contact/token")
-        try:
-            exchanged = platform.ctx.tokens.exchange(token.decode("latin-1")) if len(token) <= 256 else None
-        except Exception as exc:  # the token store does not answer: 503, and the token was not spent
-            return unexpected(exc, "token exchange")
-        if exchanged is None:
-            return problem(401, "the ES-TOKEN is unknown, expired or already used: get a new one")
-        grant, next_token = exchanged
-        headers = {"ES-TOKEN": next_token, "Access-Control-Expose-Headers": "ES-TOKEN"}
-        try:
-            ds_id = _ds_id(scope["path"][len(PREFIX):])
-            account = platform.directory.account(grant.account_id)
-            query = QueryParams(scope["query_string"])
-            if scope["method"] == "POST":
-                raw = await self._body(receive)
-                try:
-                    req = parse_body(orjson.loads(raw)) if raw else parse_query(query)
-                except orjson.JSONDecodeError as exc:
-                    raise BadRequest(f"the body is not valid JSON: {exc}") from None
-            else:
-                req = parse_query(query)
-            fragments = platform.recommendations.serve(account, ds_id, grant.contact_id, req)
-            return Response(_array(fragments), media_type=JSON, headers=headers)
-        except RecomsError as exc:
-            return from_error(exc, headers) if exc.status != 401 else problem(401, exc.detail, headers=headers)
-        except Exception as exc:
-            return unexpected(exc, "recommendations", headers)
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("datasource", DataSourceSegment())
+token_route = Route("/api/v1/recoms/{dataSourceId:datasource}", recoms_v1, methods=["GET", "POST"], name="recoms_v1")
 
 
 router = APIRouter(tags=["recommendations"])
@@ -139,7 +98,7 @@ async def recoms_v2(
     contactId: int | None = Query(default=None, ge=1, le=MAX_ID), webId: str | None = None,
     products: list[str] = Query(default=[]), category: list[str] = Query(default=[]),
 ) -> Response:
-    ds_id = _ds_id(dataSourceId)
+    ds_id = datasource_id(dataSourceId)
     req = parse_query(request.query_params)
     fields = {"externalCustomerId": externalCustomerId, "email": email, "phone": phone, "webId": webId}
     try:
@@ -149,8 +108,8 @@ async def recoms_v2(
     contact_id = contactId
     if contact_id is None and ids:
         contact_id = await run_in_threadpool(resolve_contact, platform.engine, caller.account.id, ids, False)
-    fragments = platform.recommendations.serve(caller.account, ds_id, contact_id, req)
-    return Response(_array(fragments), media_type=JSON)
+    body, recommendation_id = platform.recommendations.serve(caller.account, ds_id, contact_id, req)
+    return Response(body, media_type=JSON, headers={RECOMMENDATION_ID_HEADER: recommendation_id})
 
 
 OPENAPI_V1 = {

@@ -15,6 +15,7 @@ from starlette.responses import PlainTextResponse
 
 from recoms.api.deps import Caller, PlatformDep, TrackingWrite, json_body, scope
 from recoms.domain.accounts import SCOPES
+from recoms.errors import BadRequest
 from recoms.services.sites import normalise_domain, register_domain
 from recoms.services.snippet import snippet
 
@@ -56,6 +57,8 @@ def site_script(request: Request, caller: TrackingWrite, platform: PlatformDep) 
 async def webpush_domain(request: Request, caller: TrackingWrite) -> dict[str, Any]:
     body = await json_body(request)
     entries = body.get("domains") if isinstance(body, dict) and "domains" in body else [body]
+    if not isinstance(entries, list):
+        raise BadRequest('domains must be an array of {"domain": ...}')
     domains = [normalise_domain(e.get("domain") if isinstance(e, dict) else None) for e in entries or [None]]
     return {"success": {"domain": domains[0], "status": "web push is not provided by recoms"}}
 

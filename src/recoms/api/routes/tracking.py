@@ -7,14 +7,13 @@ from importlib.resources import files
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from recoms.api.deps import PlatformDep, TrackingOrMobile, json_body, key_from_header, key_from_request
 from recoms.domain.events import PLUGIN_LOG, is_plugin_log
 from recoms.errors import BadRequest, Forbidden, Unauthorized
 from recoms.services.platform import Platform
-from recoms.services.tracking import IngestResult, ingest
+from recoms.services.tracking import IngestResult
 
 router = APIRouter(tags=["tracking"])
 
@@ -74,9 +73,7 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
     results, offsets = [result], [list(range(len(events)))]
     for site, positions in by_site.items():
         account = platform.directory.site(site)
-        results.append(await run_in_threadpool(
-            ingest, platform.engine, account.id, [events[i] for i in positions], "web", "web"
-        ))
+        results.append(await platform.ingest_queue.store(account.id, [events[i] for i in positions], "web", "web"))
         offsets.append(positions)
     return await _merge(results, offsets)
 
@@ -91,7 +88,7 @@ async def _tracker(request: Request, platform: Platform) -> dict[str, Any]:
     secret = key_from_request(request)
     if secret:
         _key, account = platform.directory.authenticate(secret, "tracking:write")
-        result = await run_in_threadpool(ingest, platform.engine, account.id, events, "api", "web")
+        result = await platform.ingest_queue.store(account.id, events, "api", "web")
     else:
         result = await _by_site(request, platform, events)
     return _respond(result)
@@ -134,12 +131,11 @@ async def import_events(request: Request, caller: TrackingOrMobile, platform: Pl
     max_events = platform.settings.max_batch_events
     sdk_events = _sdk_batch(body, max_events)
     if sdk_events is not None:
-        result = await run_in_threadpool(ingest, platform.engine, caller.account.id, sdk_events, "mobile", "reteno")
+        result = await platform.ingest_queue.store(caller.account.id, sdk_events, "mobile", "reteno")
         return _respond(result)
     if not caller.key.allows("tracking:write"):
         raise Forbidden("a mobile key sends the SDK's events only; tracker envelopes need tracking:write")
-    result = await run_in_threadpool(ingest, platform.engine, caller.account.id, _as_list(body, max_events), "api",
-                                     "web")
+    result = await platform.ingest_queue.store(caller.account.id, _as_list(body, max_events), "api", "web")
     return _respond(result)
 
 
@@ -163,7 +159,7 @@ def _mobile_account(request: Request, platform: Platform) -> int:
 async def mobile_events(request: Request, platform: PlatformDep) -> dict[str, Any]:
     account_id = _mobile_account(request, platform)
     events = _as_list(await json_body(request, items_checked=True), platform.settings.max_batch_events)
-    result = await run_in_threadpool(ingest, platform.engine, account_id, events, "mobile", "mobile")
+    result = await platform.ingest_queue.store(account_id, events, "mobile", "mobile")
     return _respond(result)
 
 
