@@ -3,14 +3,16 @@ identifier an event carries, whatever their number, on every backend (a scan mad
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
-from recoms.store.contacts import held_query
+from recoms.store.contacts import HELD_CHUNK, held_sql
 
 IDS = {"external_id": "c-1", "email": "a@b.c", "phone": "380501234567", "cookie": "v1"}
 
 
-def test_each_identifier_is_a_point_lookup_on_the_key(platform):
+@pytest.mark.parametrize("n", [len(IDS), HELD_CHUNK])
+def test_each_identifier_is_a_point_lookup_on_the_key(platform, n):
     engine = platform.engine
     with engine.begin() as conn:  # enough rows that a scan would be worth it to no planner
         conn.execute(sa.text(
@@ -21,12 +23,14 @@ def test_each_identifier_is_a_point_lookup_on_the_key(platform):
             ) + ") AS numbers WHERE TRUE ON CONFLICT DO NOTHING"))
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("ANALYZE contact_identifiers"))
-    sql = str(held_query(999999, IDS.items()).compile(engine, compile_kwargs={"literal_binds": True}))
+    pairs = list(IDS.items()) + [("cookie", f"plan-{i}") for i in range(n - len(IDS))]  # a batch's worth
+    sql = held_sql(n, engine.dialect.paramstyle)
+    params = (*(v for pair in pairs for v in pair), 999999)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+            plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
             on_identifiers = [p for p in plan if " ci " in f" {p} "]
             assert on_identifiers and all("(account_id=? AND kind=? AND value=?)" in p for p in on_identifiers), plan
         else:
-            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql, params))
             assert "Seq Scan on contact_identifiers" not in plan and "pk_contact_identifiers" in plan, plan

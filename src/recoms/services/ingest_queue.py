@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from recoms.services.tracking import IngestResult, ParsedEvents, ingest, parse_events, store_parsed
+from recoms.services.tracking import IngestResult, ParsedEvents, ingest, parse_events, store_requests
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class IngestQueue:
     def _commit(self, group: list[_Job]) -> None:
         try:
             with self.engine.begin() as conn:
-                results = [store_parsed(conn, job.account_id, job.source, job.parsed) for job in group]
+                results = store_requests(conn, [(job.account_id, job.source, job.parsed) for job in group])
         except IntegrityError:  # a race on one request's keys: each on its own, with its retry
             results = None
         except Exception as exc:  # the database does not answer: every request of the group gets the error

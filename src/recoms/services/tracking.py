@@ -23,7 +23,8 @@ from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
 from recoms.services.attribution import web_signal_rows
-from recoms.store import activity, contacts, products, recom_events
+from recoms.services.ingest_batch import Pending
+from recoms.store import activity, contacts, products
 from recoms.store.db import now_ms
 
 Parser = Callable[[Any, int], TrackedEvent]
@@ -32,12 +33,10 @@ PARSERS: dict[str, Parser] = {
 }
 
 
-# Event types whose effect is only rows gathered for the end of the batch: nothing to roll back halfway,
-# so no savepoint (two statements each) around them.
-NO_PARTIAL_WRITES = frozenset({
-    "ProductPage", "AddToWishlist", "CategoryPage", "SearchRequest", "MainPage", "NotFound", "StatusCartPage",
-    "PageView", "ProductImpressions", "Custom",
-})
+# Event types that can be refused after they wrote something (a product update halfway through its
+# list; an order status for an unknown order, after its visitor's contact was created): each runs in a
+# savepoint. The others are refused, if at all, before their first write, and need none.
+FAIL_AFTER_WRITES = frozenset({"ProductUpdate", "OrderUpdated", "OrderDelivered", "OrderCancelled"})
 ANONYMOUS = "no visitor identifier: stored as anonymous (counts for store-wide models only)"
 
 # Who vouches for the identifiers: the shop's server (its API key) or the operator (CLI import). The
@@ -66,58 +65,59 @@ class IngestResult:
         return body
 
 
-class _Batch:
-    """The rows one request writes, gathered while the effects are applied in its transaction."""
+class _Request:
+    """One request's events in a shared transaction: its account, who vouches for its identifiers, and the
+    contact each event names (found in the prefetched holders, or by the slow paths in store.contacts)."""
 
-    def __init__(self, conn: sa.Connection, account_id: int, source: str) -> None:
-        self.conn, self.account_id, self.source = conn, account_id, source
+    def __init__(self, pending: Pending, account_id: int, source: str) -> None:
+        self.pending, self.conn = pending, pending.conn
+        self.state = pending.account(account_id)
+        self.account_id, self.source = account_id, source
         self.verified = source in VERIFIED_SOURCES
-        self.received = now_ms()
-        self.events: list[dict[str, Any]] = []
-        self.interactions: list[dict[str, Any]] = []
-        self.recom_events: list[dict[str, Any]] = []  # impressions and clicks of recommendation lists
-        self.contact_cache: dict[tuple, int | None] = {}
-        self.held: dict[tuple[str, str], contacts.Held | None] = {}
-        self.stale = False
-        self.patches: dict[str, dict[str, Any]] = {}  # product id -> the newest price/stock seen
-
-    def prefetch(self, parsed: Sequence[TrackedEvent]) -> None:
-        """Who holds every identifier of the request's events: one lookup for the batch, not one each."""
-        self.held = contacts.held_many(self.conn, self.account_id, (p for ev in parsed for p in ev.ids.items()))
 
     def contact_for(self, ev: TrackedEvent) -> int | None:
-        key = (ev.contact_id, tuple(sorted(ev.ids.items())))
-        if key not in self.contact_cache:
-            found = self._known(ev)
-            if found is None:
-                found = self._resolve(ev)
-                self.stale = True  # it may have moved or attached identifiers the prefetch saw otherwise
-            self.contact_cache[key] = found
-        return self.contact_cache[key]
+        if ev.contact_id is None:
+            if not ev.ids:
+                return None
+            found = self._known(ev.ids)
+            if found is not None:
+                return found
+        return self._slow(lambda: self._resolve(ev), ev.ids)
 
-    def _known(self, ev: TrackedEvent) -> int | None:
-        """The common cases, without a query: identifiers one contact holds already, or nobody holds.
+    def _known(self, ids: dict[str, str]) -> int | None:
+        """The common cases, without a slow path: identifiers one contact holds already, or nobody holds.
 
-        Anything else (a merge, a claim, a contact id) takes `_resolve`. The answers are the ones it would
-        give: a visitor is the contact its device identifiers name; the shop's server is believed.
+        Anything else (a merge, a claim) takes `_resolve`. The answers are the ones it would give: a
+        visitor is the contact its device identifiers name; the shop's server is believed.
         """
-        if ev.contact_id is not None or not ev.ids:
-            return None
-        if not self.verified and any(kind not in contacts.DEVICE_KINDS for kind in ev.ids):
+        if not self.verified and any(kind not in contacts.DEVICE_KINDS for kind in ids):
             return None  # a browser naming a customer: a claim
-        if self.stale:  # after a slow path, this event's identifiers are looked up again
-            self.held.update(contacts.held_many(self.conn, self.account_id, ev.ids.items()))
-            for pair in ev.ids.items():
-                self.held.setdefault(pair, None)
-        held = [self.held.get(pair) for pair in ev.ids.items()]
-        if all(h is None for h in held):
-            contact_id = contacts.attach_new(self.conn, self.account_id, ev.ids, verified=True)
-            self.held.update({pair: contacts.Held(contact_id, True) for pair in ev.ids.items()})
-            return contact_id
+        pairs = ids.items()
+        state = self.state
+        if any(pair not in state.held for pair in pairs):
+            state.lookup(self.conn, pairs)
+        held = [state.held[pair] for pair in pairs]
         first = held[0]
+        if first is None:
+            if any(h is not None for h in held):
+                return None
+            contact_id = contacts.attach_new(self.conn, self.account_id, ids, verified=True)
+            for pair in pairs:
+                state.held[pair] = contacts.Held(contact_id, True)
+            state.carts[contact_id] = []
+            return contact_id
         if all(h is not None and h.contact_id == first.contact_id and h.verified for h in held):
             return first.contact_id
         return None
+
+    def _slow(self, resolve: Callable[[], int | None], ids: dict[str, str]) -> int | None:
+        """A link, merge or claim: on the database as it is (pending rows written first), then the
+        identifiers it may have attached, moved or verified are read again."""
+        self.pending.before_slow_path()
+        try:
+            return resolve()
+        finally:
+            self.state.refresh(self.conn, ids.items())
 
     def _resolve(self, ev: TrackedEvent) -> int | None:
         known = None
@@ -129,49 +129,51 @@ class _Batch:
             # The visitor's own contact; naming a customer (or a contact id) is only a claim.
             return contacts.resolve_claimed(self.conn, self.account_id, ev.ids, [known] if known else [])
         if known is None:
-            return self.link(ev.ids)
+            return self._link(ev.ids)
         if ev.ids:
-            found = self.link(ev.ids)
+            found = self._link(ev.ids)
             if found != known:
                 contacts.merge(self.conn, self.account_id, loser=found, winner=known,
                                reason=f"{self.source}: user_es_contact_id")
-                self.merged(found, known)
+                self.state.merged(found, known)
         return known
 
     def link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         """The contact these identifiers name: linked and merged when verified, else the visitor's own."""
-        self.stale = True  # identifiers move or appear: the prefetched holders are out of date
+        self.state.lookup(self.conn, ids.items())
+        held = [self.state.held[pair] for pair in ids.items()]
+        if self._linked_already(held, own):
+            return held[0].contact_id  # type: ignore[union-attr]
+        return self._slow(lambda: self._link(ids, own), ids)
+
+    def _linked_already(self, held: list[contacts.Held | None], own: int | None) -> bool:
+        """What resolve (every identifier verified, one contact's) or resolve_claimed (all the visitor's
+        own) would answer without a statement: the contact that holds them all."""
+        first = held[0] if held else None
+        if first is None or any(h is None or h.contact_id != first.contact_id for h in held):
+            return False
         if self.verified:
-            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source)
+            return all(h.verified for h in held)  # type: ignore[union-attr]
+        return first.contact_id == own
+
+    def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
+        if self.verified:
+            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.state.merged, caller=self.source)
         return contacts.resolve_claimed(self.conn, self.account_id, ids, own=own)
 
-    def interact(self, contact_id: int, ev: TrackedEvent, kind: int, product_id: str | None = None, **extra) -> None:
-        self.interactions.append({
-            "account_id": self.account_id, "contact_id": contact_id, "kind": kind, "product_id": product_id,
-            "category": extra.get("category"), "ts": ev.ts, "quantity": extra.get("quantity") or 1.0,
-            "price": extra.get("price"), "order_number": extra.get("order_number"),
-        })
-
-    def merged(self, loser: int, winner: int) -> None:
-        """Rows gathered for a contact that was just merged belong to the winner."""
-        self.stale = True
-        for row in (*self.events, *self.interactions, *self.recom_events):
-            if row["contact_id"] == loser:
-                row["contact_id"] = winner
-        self.contact_cache.clear()
-
-    def flush(self) -> None:
-        products.patch_many(self.conn, self.account_id, self.patches)
-        activity.insert_events(self.conn, self.events)
-        activity.insert_interactions(self.conn, self.interactions)
-        recom_events.insert_known(self.conn, self.account_id, self.recom_events)
+    def interact(self, contact_id: int | None, ev: TrackedEvent, kind: int, product_id: str | None = None,
+                 category: str | None = None, quantity: float | None = None, price: float | None = None,
+                 order_number: str | None = None) -> None:
+        self.pending.interactions.append((self.account_id, contact_id, kind, product_id, category, ev.ts,
+                                          quantity or 1.0, price, order_number))
 
 
 @dataclass
 class ParsedEvents:
-    """A request's events validated one by one: the good ones (index, event, client key), and the notes."""
+    """A request's events validated one by one: the good ones (index, event, client key, the event as JSON
+    text for its row), and the notes."""
 
-    events: list[tuple[int, TrackedEvent, str | None]]
+    events: list[tuple[int, TrackedEvent, str | None, str]]
     errors: list[dict[str, Any]] = field(default_factory=list)
     ignored: list[dict[str, Any]] = field(default_factory=list)
 
@@ -182,8 +184,15 @@ def parse_events(raw_events: Sequence[Any], form: str = "web") -> ParsedEvents:
     parsed = ParsedEvents([])
     for index, raw in enumerate(raw_events):
         try:
-            check_strings(raw)
-            parsed.events.append((index, parse(raw, now), event_key(raw)))
+            try:
+                ev = parse(raw, now)
+            except EventError:
+                check_strings(raw)  # a NUL byte is the reason given, whatever else is wrong
+                raise
+            text = activity.json_text(ev.raw)
+            if "\\u0000" in text or ev.raw is not raw:  # the serializer escapes NUL: only then look closer
+                check_strings(raw)
+            parsed.events.append((index, ev, event_key(raw), text))
         except IgnoredEvent as exc:
             parsed.ignored.append({"index": index, "reason": str(exc)})
         except EventError as exc:
@@ -213,105 +222,147 @@ def ingest(
 
 
 def store_parsed(conn: sa.Connection, account_id: int, source: str, parsed: ParsedEvents) -> IngestResult:
-    """Store and apply the good events of one request, in the caller's transaction; each event that fails
-    while being applied is rolled back on its own (a savepoint) and reported."""
+    """Store and apply the good events of one request, in the caller's transaction."""
+    return store_requests(conn, [(account_id, source, parsed)])[0]
+
+
+def store_requests(conn: sa.Connection, requests: Sequence[tuple[int, str, ParsedEvents]]) -> list[IngestResult]:
+    """Store and apply the good events of many requests (account, source, events) in the caller's
+    transaction, as if one after the other: identifiers, event ids and carts are looked up once for all,
+    and the rows go in with one insert per table. An event that fails while being applied is reported
+    and leaves nothing behind (a savepoint guards the kinds that can fail after writing)."""
+    pending = Pending(conn)
+    by_account: dict[int, list[TrackedEvent]] = {}
+    keys: dict[int, list[str]] = {}
+    for account_id, _source, parsed in requests:
+        by_account.setdefault(account_id, []).extend(ev for _i, ev, _key, _text in parsed.events)
+        keys.setdefault(account_id, []).extend(key for _i, _ev, key, _text in parsed.events if key)
+    for account_id, evs in by_account.items():
+        pairs = [pair for ev in evs for pair in ev.ids.items()]
+        pairs += [pair for ev in evs if ev.type == "CustomerData" for pair in ev.payload["ids"].items()]
+        cart_pairs = [pair for ev in evs if ev.type == "StatusCart" for pair in ev.ids.items()]
+        pending.prefetch(account_id, pairs, keys[account_id], cart_pairs)
+    results = [_store(pending, _Request(pending, account_id, source), parsed)
+               for account_id, source, parsed in requests]
+    pending.finish()
+    return results
+
+
+def _store(pending: Pending, request: _Request, parsed: ParsedEvents) -> IngestResult:
     result = IngestResult(errors=list(parsed.errors), ignored=list(parsed.ignored))
-    batch = _Batch(conn, account_id, source)
-    batch.prefetch([ev for _i, ev, _key in parsed.events])
-    seen = activity.known_event_keys(conn, account_id, [key for _i, _ev, key in parsed.events if key])
-    for index, ev, key in parsed.events:
-        if key is not None and key in seen:
+    state, account_id, source = request.state, request.account_id, request.source
+    for index, ev, key, text in parsed.events:
+        if key is not None and key in state.seen_keys:
             result.duplicates.append({"index": index, "reason": f"event {key} was already stored"})
             result.accepted += 1
             continue
         try:
-            if ev.type in NO_PARTIAL_WRITES and ev.contact_id is None:
-                contact_id = batch.contact_for(ev) if ev.ids else None
-                contact_id, duplicate = _apply(batch, contact_id, ev)
+            if ev.type in FAIL_AFTER_WRITES:
+                contact_id, duplicate = _apply_guarded(pending, request, ev)
             else:
-                with conn.begin_nested():  # rolled back on its own when the event fails halfway
-                    contact_id = batch.contact_for(ev) if ev.ids or ev.contact_id is not None else None
-                    contact_id, duplicate = _apply(batch, contact_id, ev)
+                contact_id = request.contact_for(ev) if ev.ids or ev.contact_id is not None else None
+                contact_id, duplicate = _apply(request, contact_id, ev)
         except EventError as exc:
-            batch.contact_cache.clear()  # a contact created in the rolled-back savepoint is gone
             result.errors.append({"index": index, "reason": str(exc)})
             continue
         if key is not None:
-            seen.add(key)
-        batch.events.append({
-            "account_id": account_id, "contact_id": contact_id, "type": ev.type, "source": source,
-            "ts": ev.ts, "payload": ev.raw, "received_at": batch.received, "event_key": key,
-        })
+            state.seen_keys.add(key)
+        pending.events.append((account_id, contact_id, ev.type, source, ev.ts, text, pending.received, key))
         if duplicate:
             result.duplicates.append({"index": index, "reason": duplicate})
         if contact_id is None and ev.type != "ProductUpdate":
             result.anonymous.append({"index": index, "reason": ANONYMOUS})
         result.accepted += 1
-    batch.flush()
     result.errors.sort(key=lambda e: e["index"])
     return result
 
 
-def _apply(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> tuple[int | None, str | None]:
+def _apply_guarded(pending: Pending, request: _Request, ev: TrackedEvent) -> tuple[int | None, str | None]:
+    """An event that can fail after writing (a product update, an order's new status) runs in a savepoint:
+    rolled back on its own, with what this transaction knew of identifiers as it was before it."""
+    pending.before_slow_path()  # nothing of earlier events may be inside the savepoint
+    state = request.state
+    held = dict(state.held)
+    try:
+        with pending.conn.begin_nested():
+            contact_id = request.contact_for(ev) if ev.ids or ev.contact_id is not None else None
+            return _apply(request, contact_id, ev)
+    except EventError:
+        state.held = held
+        state.carts.clear()
+        raise
+
+
+def _apply(request: _Request, contact_id: int | None, ev: TrackedEvent) -> tuple[int | None, str | None]:
     """The effect of one event: its contact (after any merge) and a note when it was a duplicate."""
-    p, conn, account_id = ev.payload, batch.conn, batch.account_id
+    p, conn, account_id, state = ev.payload, request.conn, request.account_id, request.state
     kind = ev.type
     if kind in ("ProductPage", "AddToWishlist"):
-        batch.interact(contact_id, ev, VIEW if kind == "ProductPage" else WISHLIST, p["product_id"], price=p["price"])
-        patch = {k: v for k, v in (("price", p["price"]), ("in_stock", p["in_stock"])) if v is not None}
-        if patch and kind == "ProductPage":  # applied once per product at the end of the batch
-            batch.patches.setdefault(p["product_id"], {}).update(patch)
+        request.interact(contact_id, ev, VIEW if kind == "ProductPage" else WISHLIST, p["product_id"], price=p["price"])
+        if kind == "ProductPage" and (p["price"] is not None or p["in_stock"] is not None):
+            # applied once per product at the end of the transaction
+            patch = state.patches.setdefault(p["product_id"], {})
+            if p["price"] is not None:
+                patch["price"] = p["price"]
+            if p["in_stock"] is not None:
+                patch["in_stock"] = p["in_stock"]
     elif kind == "CategoryPage":
-        batch.interact(contact_id, ev, CATEGORY_VIEW, category=p["category"])
+        request.interact(contact_id, ev, CATEGORY_VIEW, category=p["category"])
     elif kind == "StatusCart":
         # An anonymous cart has no state to diff against: each of its items counts as added.
-        before = {item["product_id"] for item in activity.get_cart(conn, account_id, contact_id)} if contact_id else ()
+        before = {item["product_id"] for item in state.cart(conn, contact_id)} if contact_id else ()
         for item in p["items"]:
             if item["product_id"] not in before:
-                batch.interact(contact_id, ev, CART, item["product_id"], price=item["price"], quantity=item["quantity"])
+                request.interact(contact_id, ev, CART, item["product_id"], price=item["price"],
+                                 quantity=item["quantity"])
         if contact_id is not None:
-            activity.set_cart(conn, account_id, contact_id, p["items"])
+            state.set_cart(contact_id, p["items"])
     elif kind == "PurchasedItems":
-        return contact_id, _order(batch, contact_id, ev)
+        return contact_id, _order(request, contact_id, ev)
     elif kind == "CustomerData":
         if p["ids"]:
             # Verified: the visitor's cookie contact joins the known customer (merged inside resolve).
             # Claimed: the visitor stays itself, and its claim on the customer is recorded.
-            contact_id = batch.link({**ev.ids, **p["ids"]}, own=contact_id)
+            contact_id = request.link({**ev.ids, **p["ids"]}, own=contact_id)
         if p["attributes"] and contact_id is not None:
             contacts.set_attributes(conn, account_id, contact_id, p["attributes"])
     elif kind == "ProductImpressions":
         for item in p["items"]:
-            batch.interact(contact_id, ev, IMPRESSION, item["product_id"])
+            request.interact(contact_id, ev, IMPRESSION, item["product_id"])
     elif kind == "ProductUpdate":
+        request.pending.write_patches(state)  # the tracker's earlier price and stock, then this update
         _update_products(conn, account_id, p["products"])
     elif kind in ("OrderUpdated", "OrderDelivered", "OrderCancelled"):
         status = {"OrderUpdated": "updated", "OrderDelivered": "delivered", "OrderCancelled": "cancelled"}[kind]
         if not activity.set_order_status(conn, account_id, p["order_number"], status):
             raise EventError(f"order {p['order_number']} is not known")
-    batch.recom_events.extend(web_signal_rows(account_id, contact_id, ev, batch.received))
+    if kind in ("ProductImpressions", "ProductPage"):
+        signals = web_signal_rows(account_id, contact_id, ev, request.pending.received)
+        if signals:
+            request.pending.recom_events.setdefault(account_id, []).extend(signals)
     return contact_id, None
 
 
-def _order(batch: _Batch, contact_id: int | None, ev: TrackedEvent) -> str | None:
+def _order(request: _Request, contact_id: int | None, ev: TrackedEvent) -> str | None:
     """Record an order once (by number); a re-sent one only moves its status. A note when it was known."""
-    p, conn, account_id = ev.payload, batch.conn, batch.account_id
+    p, conn, account_id = ev.payload, request.conn, request.account_id
     status = p.get("status") or "created"
     total = p.get("total")
     if total is None:
         total = sum((i["price"] or 0.0) * i["quantity"] for i in p["items"])
     if not activity.insert_order(conn, account_id, contact_id, p["order_number"], total, ev.ts, status):
         if status != "created":
+            request.pending.before_slow_path()  # a cancellation deletes the order's purchases: all of them
             activity.set_order_status(conn, account_id, p["order_number"], status)
         return f"order {p['order_number']} was already recorded"
     if status != "cancelled":
         for item in p["items"]:
-            batch.interact(
+            request.interact(
                 contact_id, ev, PURCHASE, item["product_id"], price=item["price"], quantity=item["quantity"],
                 order_number=p["order_number"],
             )
     if contact_id is not None:
-        activity.set_cart(conn, account_id, contact_id, [])
+        request.state.set_cart(contact_id, [])
     return None
 
 

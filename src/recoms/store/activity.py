@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import sqlalchemy as sa
 
 from recoms.recommenders.base import PURCHASE
+from recoms.store.bulk import insert_rows
 from recoms.store.contacts import live_contact_sql
 from recoms.store.db import now_ms
 from recoms.store.tables import carts, events, interactions, orders
@@ -22,6 +26,55 @@ def insert_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
 def insert_interactions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(interactions.insert(), rows)
+
+
+# The ingestion path's rows: tuples in these orders, JSON already text (store.bulk).
+EVENT_COLUMNS = ("account_id", "contact_id", "type", "source", "ts", "payload", "received_at", "event_key")
+INTERACTION_COLUMNS = ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity", "price",
+                       "order_number")
+
+
+def insert_event_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:
+    insert_rows(conn, "events", EVENT_COLUMNS, rows)
+
+
+def insert_interaction_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:
+    insert_rows(conn, "interactions", INTERACTION_COLUMNS, rows)
+
+
+def json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits (Python's parser keeps them)
+        return json.dumps(value, ensure_ascii=False)
+
+
+def carts_of(conn: sa.Connection, account_id: int, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """The carts of many contacts in one statement (contacts without a cart are left out)."""
+    ids = sorted(set(contact_ids))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    found: dict[int, list[dict[str, Any]]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = conn.exec_driver_sql(
+            f"SELECT contact_id, lines FROM carts WHERE account_id = {mark} AND contact_id IN "
+            f"({', '.join([mark] * len(chunk))})", (account_id, *chunk))
+        for contact_id, lines in rows:  # text from SQLite's driver, parsed by PostgreSQL's
+            found[contact_id] = list(orjson.loads(lines) if isinstance(lines, (str, bytes)) else lines)
+    return found
+
+
+def set_carts(conn: sa.Connection, account_id: int, lines_by_contact: dict[int, list[dict[str, Any]]]) -> None:
+    """Replace many carts at once (one executemany)."""
+    if not lines_by_contact:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    lines = mark if conn.dialect.name == "sqlite" else f"CAST({mark} AS JSON)"
+    now = now_ms()
+    conn.exec_driver_sql(
+        f"INSERT INTO carts (account_id, contact_id, lines, updated_at) VALUES ({mark}, {mark}, {lines}, {mark}) "
+        "ON CONFLICT (account_id, contact_id) DO UPDATE SET lines = excluded.lines, updated_at = excluded.updated_at",
+        [(account_id, contact_id, json_text(items), now) for contact_id, items in lines_by_contact.items()])
 
 
 def known_event_keys(conn: sa.Connection, account_id: int, keys: list[str]) -> set[str]:
@@ -51,19 +104,13 @@ def insert_order(
     conn: sa.Connection, account_id: int, contact_id: int | None, number: str, total: float, ts: int,
     status: str = "created",
 ) -> bool:
-    """Record an order once; False when this order number is already known (a re-send)."""
-    exists = conn.execute(
-        sa.select(orders.c.order_number).where(orders.c.account_id == account_id, orders.c.order_number == number)
-    ).first()
-    if exists:
-        return False
-    conn.execute(
-        orders.insert().values(
-            account_id=account_id, order_number=number, contact_id=contact_id, status=status, total=total,
-            ts=ts, updated_at=now_ms(),
-        )
-    )
-    return True
+    """Record an order once; False when this order number is already known (a re-send). One statement."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    result = conn.exec_driver_sql(
+        "INSERT INTO orders (account_id, order_number, contact_id, status, total, ts, updated_at) "
+        f"VALUES ({', '.join([mark] * 7)}) ON CONFLICT (account_id, order_number) DO NOTHING",
+        (account_id, number, contact_id, status, total, ts, now_ms()))
+    return result.rowcount > 0
 
 
 def set_order_status(conn: sa.Connection, account_id: int, number: str, status: str) -> bool:

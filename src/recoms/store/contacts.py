@@ -44,38 +44,56 @@ class Held(NamedTuple):
     verified: bool
 
 
-def held_query(account_id: int, pairs: Iterable[tuple[str, str]]) -> sa.TextClause:
-    """Who holds these (kind, value) identifiers: a VALUES list joined on the (account, kind, value) key.
+HELD_CHUNK = 400  # identifiers a statement: 801 parameters, under SQLite's historic limit of 999
+
+
+def held_sql(n: int, paramstyle: str) -> str:
+    """Who holds n (kind, value) identifiers of one account, one point lookup on the (account, kind, value)
+    key each; the parameters are kind and value of each, then the account.
 
     An OR of the pairs makes SQLite scan every identifier of the account (import and tracking then slow
-    down as the contacts grow); tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL.
+    down as the contacts grow), and PostgreSQL hash-joins a long VALUES list against a scan of them; a
+    LATERAL lookup with LIMIT 1 (the key is unique) is one index probe a pair on any table size.
+    tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL.
     """
-    params: dict[str, Any] = {"account": account_id}
-    rows = []
-    for n, (kind, value) in enumerate(pairs):
-        params[f"k{n}"], params[f"v{n}"] = kind, value
-        rows.append(f"(:k{n}, :v{n})")
-    return sa.text(
-        f"WITH wanted (kind, value) AS (VALUES {', '.join(rows)}) "
-        "SELECT ci.kind, ci.value, ci.contact_id, ci.verified FROM wanted JOIN contact_identifiers AS ci "
-        "ON ci.account_id = :account AND ci.kind = wanted.kind AND ci.value = wanted.value"
-    ).bindparams(**params)
+    if paramstyle == "qmark":
+        rows = ", ".join(["(?, ?)"] * n)
+        return (f"WITH wanted (kind, value) AS (VALUES {rows}) "
+                "SELECT ci.kind, ci.value, ci.contact_id, ci.verified FROM wanted JOIN contact_identifiers AS ci "
+                "ON ci.account_id = ? AND ci.kind = wanted.kind AND ci.value = wanted.value")
+    rows = ", ".join(["(%s, %s)"] * n)
+    return (f"SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM (VALUES {rows}) "
+            "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
+            "WHERE account_id = %s AND kind = wanted.kind AND value = wanted.value LIMIT 1) AS ci")
 
 
 def held_many(conn: sa.Connection, account_id: int, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Held]:
-    """Who holds each of many identifiers (a batch of events at once): 200 a statement."""
+    """Who holds each of many identifiers (a batch of events at once): a few hundred a statement, through
+    the driver (this runs for every tracking transaction)."""
     pairs = list(dict.fromkeys(pairs))
     found: dict[tuple[str, str], Held] = {}
-    for start in range(0, len(pairs), 200):
-        for row in conn.execute(held_query(account_id, pairs[start:start + 200])):
-            found[(row.kind, row.value)] = Held(row.contact_id, bool(row.verified))
+    for start in range(0, len(pairs), HELD_CHUNK):
+        chunk = pairs[start:start + HELD_CHUNK]
+        params = [v for pair in chunk for v in pair]
+        params.append(account_id)
+        for kind, value, contact_id, verified in conn.exec_driver_sql(
+                held_sql(len(chunk), conn.dialect.paramstyle), tuple(params)):
+            found[(kind, value)] = Held(contact_id, bool(verified))
     return found
 
 
 def attach_new(conn: sa.Connection, account_id: int, ids: dict[str, str], verified: bool) -> int:
-    """A new contact holding these identifiers (nobody holds any of them: the caller checked)."""
-    contact_id = create_contact(conn, account_id)
-    _attach(conn, account_id, contact_id, ids, verified)
+    """A new contact holding these identifiers (nobody holds any of them: the caller checked). Two
+    statements through the driver: this runs for every new visitor."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    now = now_ms()
+    contact_id = conn.exec_driver_sql(
+        f"INSERT INTO contacts (account_id, attributes, created_at, updated_at) VALUES ({mark}, '{{}}', {mark}, "
+        f"{mark}) RETURNING id", (account_id, now, now)).scalar_one()
+    conn.exec_driver_sql(
+        "INSERT INTO contact_identifiers (account_id, kind, value, contact_id, created_at, verified) "
+        f"VALUES ({', '.join([mark] * 6)})",
+        [(account_id, kind, value, contact_id, now, verified) for kind, value in ids.items()])
     return contact_id
 
 
@@ -212,8 +230,9 @@ def set_attributes(conn: sa.Connection, account_id: int, contact_id: int, values
     row = conn.execute(
         sa.select(contacts.c.attributes).where(contacts.c.account_id == account_id, contacts.c.id == contact_id)
     ).first()
-    if row is None:
-        return
+    missing = object()
+    if row is None or all(row.attributes.get(k, missing) == v for k, v in values.items()):
+        return  # sent again as it was (every login does): nothing to write
     conn.execute(
         contacts.update()
         .where(contacts.c.id == contact_id)
