@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         "believed; from anyone else the header is ignored",
     )
     protect_docs: bool = Field(False, description="/docs, /openapi.json and /metrics need an API key")
+    jobs: bool = Field(
+        True, description="this process runs the background jobs (training, feed pulls, token purge); "
+        "`recoms serve` runs them in one process of its own and its HTTP workers only serve; set false on "
+        "API replicas when one `recoms jobs` runs them for all",
+    )
     snapshot_poll_seconds: float = Field(
         2.0, gt=0, description="how often serve looks for new snapshots and changed products"
     )

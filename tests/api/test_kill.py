@@ -119,6 +119,8 @@ def test_kill_9_during_ingestion_loses_and_doubles_nothing(postgres_url, tmp_pat
         stored = [k.removeprefix("eventId:") for k in keys.scalars()]
         views = conn.execute(sa.select(sa.func.count()).select_from(interactions).where(
             interactions.c.account_id == account["account_id"])).scalar()
+    print(f"kill -9 cycles: {CYCLES}; events acknowledged: {len(acknowledged)}; stored: {len(stored)} "
+          f"({len(set(stored))} distinct); lost: {len(acknowledged - set(stored))}; views applied: {views}")
     assert len(acknowledged) >= CYCLES * 8 * BATCH
     assert set(stored) >= acknowledged  # nothing acknowledged is lost
     assert len(stored) == len(set(stored))  # nothing is stored twice

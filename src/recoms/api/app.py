@@ -44,7 +44,8 @@ def create_app(
     async def lifespan(_app: FastAPI):
         if background:
             platform.serving.start()
-            jobs.start()
+            if settings.jobs:
+                jobs.start()
         yield
         jobs.stop()
         platform.ingest_queue.stop()  # stores what is queued, then stops
