@@ -59,15 +59,17 @@ def for_datasource(meta: dict[str, Any] | None, ds: DataSource) -> dict[str, Any
         return {**body, "status": "not tuned", "note": f"{algorithm} has no params to tune"}
     params = dict(report["params"])
     figures = dict(report.get("figures", {}))
+    holdout = report.get("holdout", "")
     for variant in report.get("variants", []):  # a data source that treats bought items the other way
         if all(explicit.get(k) == v for k, v in variant["when"].items()):
             params.update(variant["chosen"])
             figures = dict(variant["figures"])
+            holdout = variant.get("holdout", holdout)
     params.update(explicit)
     own = report.get("extra", {}).get(str(ds.id))
     if own is not None:
         figures["chosen"] = own
-    return {**body, "status": report["status"], "note": report["note"], "holdout": report.get("holdout", ""),
+    return {**body, "status": report["status"], "note": report["note"], "holdout": holdout,
             "params": params, "tunedParams": report["chosen"],
             "heldOut": {("served" if key == "chosen" else key): figures[key]
                         for key in ("chosen", *BASELINES) if key in figures}}

@@ -13,13 +13,14 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from recoms.domain.datasource import DataSource
-from recoms.recommenders.base import Recommender
+from recoms.recommenders.base import Interactions, Items, Recommender
 from recoms.recommenders.registry import algorithm_names, get_algorithm
 from recoms.store import datasources as datasource_store
 from recoms.store.accounts import list_accounts
@@ -57,6 +58,52 @@ def _explicit(sources: list[DataSource], name: str) -> tuple[dict[str, Any], dic
     return learned, serving
 
 
+@dataclass
+class Fitted:
+    """Every algorithm fitted (and tuned) on one shop's data, with what it took."""
+
+    models: dict[str, Recommender]
+    regime: regimes.Regime
+    quality: dict[str, Any]  # per tuned algorithm: its tuning report
+    timings: dict[str, float]  # per algorithm: its untuned fit, seconds
+    untuned_seconds: float
+    tuning_seconds: float
+
+
+def fit_models(interactions: Interactions, items: Items, sources: list[DataSource], tuning_factor: float,
+               log_as: str = "") -> Fitted:
+    """Each algorithm at its regime's defaults, then tuned within `tuning_factor` times that (module doc)."""
+    started = time.perf_counter()
+    regime = regimes.detect(interactions)
+    names = algorithm_names()
+    models: dict[str, Recommender] = {}
+    timings: dict[str, float] = {}
+    explicit = {name: _explicit(sources, name) for name in names}
+    for name in names:  # untuned: each algorithm at its regime's defaults (and the data sources' learned params)
+        t0 = time.perf_counter()
+        cls = get_algorithm(name)
+        models[name] = cls(**tuning.start_params(cls, regime, explicit[name][0])).fit(interactions, items)
+        timings[name] = round(time.perf_counter() - t0, 3)
+    untuned = time.perf_counter() - started
+    # Quickest first: what one leaves of its share goes to the next, and the slowest (personal) gets the most.
+    tunable = sorted((name for name in names if get_algorithm(name).tuning_space), key=lambda n: timings[n])
+    budget = tuning.budget_for(tuning_factor, untuned)
+    quality: dict[str, Any] = {}
+    tuning_started = time.perf_counter()
+    for i, name in enumerate(tunable):
+        left = budget - (time.perf_counter() - tuning_started)
+        weight = timings[name] / max(sum(timings[n] for n in tunable[i:]), 1e-9)
+        share = left * (0.5 / (len(tunable) - i) + 0.5 * weight)  # half even, half by fit time
+        learned, serving = explicit[name]
+        models[name], report = tuning.tune(
+            get_algorithm(name), interactions, items, explicit=learned,
+            budget=max(share, 0.0), regime=regime, variants=True, extra=serving, full=models[name],
+        )
+        quality[name] = report.to_json()
+        log.info("tuned %s for %s: %s %s", name, log_as, report.status, report.chosen)
+    return Fitted(models, regime, quality, timings, untuned, time.perf_counter() - tuning_started)
+
+
 def train_account(engine: sa.Engine, artifacts: Path, account_id: int, window_days: int,
                   tuning_factor: float | None = None) -> dict[str, Any]:
     """Fit every algorithm for one account (tuned, see the module doc) and write its snapshot."""
@@ -69,35 +116,11 @@ def train_account(engine: sa.Engine, artifacts: Path, account_id: int, window_da
         data = training_data.load(conn, account_id, window_days)
         sources = datasource_store.list_for(conn, account_id)
     loaded = time.perf_counter()
-    regime = regimes.detect(data.interactions)
-    names = algorithm_names()
-    models: dict[str, Recommender] = {}
-    timings: dict[str, float] = {}
-    explicit = {name: _explicit(sources, name) for name in names}
-    for name in names:  # untuned: each algorithm at its regime's defaults (and the data sources' learned params)
-        t0 = time.perf_counter()
-        cls = get_algorithm(name)
-        models[name] = cls(**tuning.start_params(cls, regime, explicit[name][0])).fit(
-            data.interactions, data.catalog.items)
-        timings[name] = round(time.perf_counter() - t0, 3)
-    untuned = time.perf_counter() - loaded
-    # Quickest first: what one leaves of its share goes to the next, and the slowest (personal) gets the most.
-    tunable = sorted((name for name in names if get_algorithm(name).tuning_space), key=lambda n: timings[n])
-    budget = tuning.budget_for(tuning_factor, untuned)
-    quality: dict[str, Any] = {}
-    tuning_started = time.perf_counter()
-    for i, name in enumerate(tunable):
-        left = budget - (time.perf_counter() - tuning_started)
-        weight = timings[name] / max(sum(timings[n] for n in tunable[i:]), 1e-9)
-        share = left * (0.5 / (len(tunable) - i) + 0.5 * weight)  # half even, half by fit time
-        learned, serving = explicit[name]
-        models[name], report = tuning.tune(
-            get_algorithm(name), data.interactions, data.catalog.items, explicit=learned,
-            budget=max(share, 0.0), regime=regime, variants=True, extra=serving, full=models[name],
-        )
-        quality[name] = report.to_json()
-        log.info("tuned %s for account %s: %s %s", name, account_id, report.status, report.chosen)
-    tuned_seconds = time.perf_counter() - tuning_started
+    fitted = fit_models(data.interactions, data.catalog.items, sources, tuning_factor,
+                        log_as=f"account {account_id}")
+    models, regime, quality = fitted.models, fitted.regime, fitted.quality
+    timings, untuned, tuned_seconds = fitted.timings, fitted.untuned_seconds, fitted.tuning_seconds
+    names = list(models)
     meta = {
         "account_id": account_id,
         "config_hash": config_hash(names),
