@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 
 from recoms.errors import RecomsError
@@ -28,8 +27,6 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(feed_app, name="feed")
 app.add_typer(events_app, name="events")
 app.add_typer(datasource_app, name="datasource")
-
-EVENT_BATCH = 1000
 
 
 def _platform():
@@ -150,50 +147,30 @@ def feed_import(
     _print(report.to_json())
 
 
-def import_event_lines(platform, account_id: int, path: Path, form: str) -> dict:
-    """JSON lines, one event each, ingested in batches through the tracking service."""
-    from recoms.services.tracking import ingest
-
-    totals = {"accepted": 0, "errors": [], "duplicates": 0, "lines": 0}
-    batch: list = []
-    offset = 0
-
-    def flush() -> None:
-        result = ingest(platform.engine, account_id, batch, "import", form)
-        totals["accepted"] += result.accepted
-        totals["duplicates"] += len(result.duplicates)
-        for err in result.errors[: max(0, 100 - len(totals["errors"]))]:
-            totals["errors"].append({"line": offset + err["index"] + 1, "reason": err["reason"]})
-        batch.clear()
-
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh):
-            if not line.strip():
-                continue
-            totals["lines"] += 1
-            try:
-                batch.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                batch.append({"_invalid": f"line {number + 1} is not JSON: {exc}"})
-            if len(batch) >= EVENT_BATCH:
-                flush()
-                offset = number + 1
-        if batch:
-            flush()
-    return totals
-
-
 @events_app.command("import")
 def events_import(
     file: Annotated[Path, typer.Argument(help="JSON lines: one tracker envelope (or mobile event) per line")],
     account: Annotated[int | None, typer.Option(help="account id")] = None,
     mobile: Annotated[bool, typer.Option(help="the lines are mobile events")] = False,
+    progress: Annotated[bool, typer.Option(help="print lines done and seconds taken to stderr as it goes")] = False,
 ) -> None:
-    """Import historical events through the same validation as the tracking API."""
+    """Import historical events through the same validation as the tracking API, streamed in chunks (one
+    transaction each)."""
+    from recoms.services.event_import import import_file
+
     if not file.is_file():
         _fail(f"no file at {file}")
     platform = _platform()
-    _print(import_event_lines(platform, _account_id(platform, account), file, "mobile" if mobile else "web"))
+    every = [100_000]
+
+    def report(lines: int, seconds: float) -> None:
+        if lines >= every[0]:
+            typer.echo(f"{lines} lines, {seconds:.2f} s", err=True)
+            every[0] = lines - lines % 100_000 + 100_000
+
+    totals = import_file(platform.engine, _account_id(platform, account), file, "mobile" if mobile else "web",
+                         report if progress else None)
+    _print(totals)
 
 
 @app.command()

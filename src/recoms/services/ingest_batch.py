@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recoms.store import activity, contacts, products, recom_events
+from recoms.store import activity, claims, contacts, products, recom_events
 from recoms.store.db import now_ms
 
 Pair = tuple[str, str]
@@ -80,6 +80,7 @@ class Pending:
         self.events: list[tuple] = []  # activity.EVENT_COLUMNS
         self.interactions: list[tuple] = []  # activity.INTERACTION_COLUMNS
         self.recom_events: dict[int, list[dict[str, Any]]] = {}  # account -> impressions and clicks
+        self.claims: set[tuple[int, int, int]] = set()  # (account, claimant, claimed), recorded once each
 
     def account(self, account_id: int) -> AccountState:
         state = self.accounts.get(account_id)
@@ -113,7 +114,8 @@ class Pending:
         activity.insert_interaction_rows(self.conn, self.interactions)
         for account_id, rows in self.recom_events.items():
             recom_events.insert_known(self.conn, account_id, rows)
-        self.events, self.interactions, self.recom_events = [], [], {}
+        claims.add_many(self.conn, self.claims)
+        self.events, self.interactions, self.recom_events, self.claims = [], [], {}, set()
 
     def write_patches(self, state: AccountState) -> None:
         products.patch_many(self.conn, state.account_id, state.patches)

@@ -87,15 +87,15 @@ class _Request:
     def _known(self, ids: dict[str, str]) -> int | None:
         """The common cases, without a slow path: identifiers one contact holds already, or nobody holds.
 
-        Anything else (a merge, a claim) takes `_resolve`. The answers are the ones it would give: a
+        Anything else (a merge, a new claim) takes `_resolve`. The answers are the ones it would give: a
         visitor is the contact its device identifiers name; the shop's server is believed.
         """
-        if not self.verified and any(kind not in contacts.DEVICE_KINDS for kind in ids):
-            return None  # a browser naming a customer: a claim
         pairs = ids.items()
         state = self.state
         if any(pair not in state.held for pair in pairs):
             state.lookup(self.conn, pairs)
+        if not self.verified and any(kind not in contacts.DEVICE_KINDS for kind in ids):
+            return self._claimed_again(ids, None)  # a browser naming a customer: a claim
         held = [state.held[pair] for pair in pairs]
         first = held[0]
         if first is None:
@@ -109,6 +109,24 @@ class _Request:
         if all(h is not None and h.contact_id == first.contact_id and h.verified for h in held):
             return first.contact_id
         return None
+
+    def _claimed_again(self, ids: dict[str, str], own: int | None) -> int | None:
+        """A browser's claim whose identifiers are all held already (a logged-in visitor's every event):
+        what `contacts.resolve_claimed` would answer — the visitor (`own`, else the one contact its device
+        identifiers name), with a claim on each verified customer holding the others — without its
+        statements; the claims are recorded with the transaction's rows. None: take the slow path."""
+        held = {kind: self.state.held[(kind, value)] for kind, value in ids.items()}
+        if any(h is None for h in held.values()):
+            return None  # something to attach
+        if own is None:
+            devices = {h.contact_id for kind, h in held.items() if kind in contacts.DEVICE_KINDS and h.verified}
+            if len(devices) != 1 or not all(h.verified for k, h in held.items() if k in contacts.DEVICE_KINDS):
+                return None
+            own = devices.pop()
+        for kind, h in held.items():
+            if kind in contacts.CUSTOMER_KINDS and h.verified and h.contact_id != own:  # type: ignore[union-attr]
+                self.pending.claims.add((self.account_id, own, h.contact_id))  # type: ignore[union-attr]
+        return own
 
     def _slow(self, resolve: Callable[[], int | None], ids: dict[str, str]) -> int | None:
         """A link, merge or claim: on the database as it is (pending rows written first), then the
@@ -141,20 +159,22 @@ class _Request:
     def link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         """The contact these identifiers name: linked and merged when verified, else the visitor's own."""
         self.state.lookup(self.conn, ids.items())
+        if not self.verified and own is not None:
+            found = self._claimed_again(ids, own)
+            if found is not None:
+                return found
         held = [self.state.held[pair] for pair in ids.items()]
-        if self._linked_already(held, own):
+        if self.verified and self._linked_already(held):
             return held[0].contact_id  # type: ignore[union-attr]
         return self._slow(lambda: self._link(ids, own), ids)
 
-    def _linked_already(self, held: list[contacts.Held | None], own: int | None) -> bool:
-        """What resolve (every identifier verified, one contact's) or resolve_claimed (all the visitor's
-        own) would answer without a statement: the contact that holds them all."""
+    @staticmethod
+    def _linked_already(held: list[contacts.Held | None]) -> bool:
+        """What `contacts.resolve` would answer without a statement: every identifier verified and held by
+        one contact, which is the answer."""
         first = held[0] if held else None
-        if first is None or any(h is None or h.contact_id != first.contact_id for h in held):
-            return False
-        if self.verified:
-            return all(h.verified for h in held)  # type: ignore[union-attr]
-        return first.contact_id == own
+        return first is not None and all(h is not None and h.contact_id == first.contact_id and h.verified
+                                         for h in held)
 
     def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         if self.verified:

@@ -23,6 +23,17 @@ def add(conn: sa.Connection, account_id: int, claimant: int, claimed: int) -> No
                            "created_at": now_ms()}], ("account_id", "contact_id", "claimed_id"), ())
 
 
+def add_many(conn: sa.Connection, claims: set[tuple[int, int, int]]) -> None:
+    """(account, claimant, claimed) claims at once; those already recorded are left as they are."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    now = now_ms()
+    rows = sorted((a, c, t, now) for a, c, t in claims if c != t)
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO contact_claims (account_id, contact_id, claimed_id, created_at) VALUES ({mark}, {mark}, "
+            f"{mark}, {mark}) ON CONFLICT (account_id, contact_id, claimed_id) DO NOTHING", rows)
+
+
 def of(conn: sa.Connection, account_id: int, contact_ids: list[int]) -> dict[str, list[dict[str, Any]]]:
     """The claims these contacts made, and those made on them."""
     rows = conn.execute(sa.select(cc).where(

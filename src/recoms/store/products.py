@@ -69,18 +69,22 @@ def patch_product(conn: sa.Connection, account_id: int, product_id: str, patch: 
 
 
 def patch_many(conn: sa.Connection, account_id: int, patches: dict[str, dict[str, Any]]) -> None:
-    """Price and stock of many products as the tracker saw them: one executemany per set of fields."""
-    c = products.c
-    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    """Price and stock of many products as the tracker saw them: one executemany per set of fields, and
+    only where a value differs (page views repeat them; an unchanged product keeps its `updated_at`, so
+    serving does not reload the catalog for it)."""
+    by_fields: dict[tuple[str, ...], list[tuple]] = {}
     now = now_ms()
     for product_id, patch in patches.items():
         fields = tuple(sorted(k for k in patch if k in ("price", "in_stock")))
         if fields:
-            by_fields.setdefault(fields, []).append({"b_id": product_id, **{f"b_{k}": patch[k] for k in fields}})
+            values = [patch[k] for k in fields]
+            by_fields.setdefault(fields, []).append((*values, now, account_id, product_id, *values))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for fields, rows in by_fields.items():
-        statement = products.update().where(c.account_id == account_id, c.id == sa.bindparam("b_id")).values(
-            {**{k: sa.bindparam(f"b_{k}") for k in fields}, "updated_at": now})
-        conn.execute(statement, rows)
+        changed = " OR ".join(f"{k} <> {mark}" for k in fields)
+        conn.exec_driver_sql(
+            f"UPDATE products SET {', '.join(f'{k} = {mark}' for k in fields)}, updated_at = {mark} "
+            f"WHERE account_id = {mark} AND id = {mark} AND ({changed})", rows)
 
 
 def get_product(conn: sa.Connection, account_id: int, product_id: str) -> Product | None:
