@@ -6,6 +6,7 @@ Every command reads the same `RECOMS_*` settings and brings the database schema 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -62,13 +63,56 @@ def _account_id(platform, account: int | None) -> int:
 def serve(
     host: Annotated[str | None, typer.Option(help="interface (default RECOMS_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default RECOMS_PORT)")] = None,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="HTTP worker processes (one per core)")] = 1,
 ) -> None:
-    """Serve the HTTP API (granian; RECOMS_HTTP_* settings bound what a client may hold)."""
+    """Serve the HTTP API (granian; RECOMS_HTTP_* settings bound what a client may hold).
+
+    The workers only serve; the background jobs (training, feed pulls) run in one process of their own,
+    unless RECOMS_JOBS=false (API replicas, when one `recoms jobs` runs them for all)."""
+    import subprocess
+
     from recoms.api.server import serve as run_server
+    from recoms.store.db import make_engine, migrate
 
     settings = get_settings()
-    run_server(settings, host or settings.host, port or settings.port, workers)
+    engine = make_engine(settings.database_url)
+    migrate(engine)  # once, before the processes that would all try
+    engine.dispose()
+    runner = None
+    if settings.jobs:
+        command = [sys.executable, "-m", "recoms", "jobs", "--parent", str(os.getpid())]
+        runner = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module
+    os.environ["RECOMS_JOBS"] = "false"  # for the workers, which read their settings anew
+    try:
+        run_server(settings, host or settings.host, port or settings.port, workers)
+    finally:
+        if runner is not None:
+            runner.terminate()
+            runner.wait(30)
+
+
+@app.command()
+def jobs(
+    parent: Annotated[int | None, typer.Option(help="stop when this process is gone (set by `recoms serve`)")] = None,
+) -> None:
+    """Run the background jobs only, no HTTP: first training and retraining, feed pulls, token purge."""
+    import signal
+    import threading
+
+    from recoms.services.jobs import Jobs
+    from recoms.services.platform import build_platform
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runner = Jobs(build_platform(get_settings()))
+    runner.start()
+    try:
+        while not stop.wait(1.0):
+            if parent is not None and os.getppid() != parent:  # recoms serve was killed: do not outlive it
+                break
+    finally:
+        runner.stop()
 
 
 @account_app.command("create")
