@@ -55,6 +55,8 @@ contacts = sa.Table(
     sa.Column("attributes", sa.JSON, nullable=False),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # A merge re-points the contacts merged into the loser; erasure finds them: by index, not by a scan.
+    sa.Index("ix_contacts_account_merged_into", "account_id", "merged_into"),
 )
 
 contact_identifiers = sa.Table(
@@ -141,6 +143,7 @@ orders = sa.Table(
     sa.Column("total", sa.Float, nullable=False),
     sa.Column("ts", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    sa.Index("ix_orders_account_contact", "account_id", "contact_id"),  # a merge moves a contact's orders
 )
 
 carts = sa.Table(
