@@ -70,7 +70,7 @@ def main() -> None:
                                          ["--db", args.db, "--account", str(args.account)])
     for factor in (float(f) for f in args.tuning.split(",")):
         out = subprocess.run([*base, "--child", str(factor)], check=True, stdout=subprocess.PIPE, text=True).stdout
-        print(json.dumps(json.loads(out.splitlines()[-1]), indent=1), flush=True)
+        print(json.dumps(json.loads(out.splitlines()[-1])), flush=True)
 
 
 if __name__ == "__main__":

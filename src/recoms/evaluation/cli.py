@@ -46,8 +46,10 @@ def _usage_errors(hint: str | None = None) -> Iterator[None]:
 
 def tuning_line(report: Report) -> str:
     """One line: what tuning chose and how it did on the held-out orders, next to popularity and buying again."""
-    chosen = ", ".join(f"{k}={v}" for k, v in sorted(report.chosen.items())) or "the defaults"
-    text = f"{report.algorithm}: {report.status} ({report.note}): {chosen}"
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(report.chosen.items()) if k not in report.explicit)
+    given = ", ".join(f"{k}={v}" for k, v in sorted(report.explicit.items()))
+    text = f"{report.algorithm}: {report.status} ({report.note}): {chosen or 'the defaults'}"
+    text += f" (given: {given})" if given else ""
     figures = report.figures
     if figures:
         shown = [f"{label} NDCG@10 {figures[key]['ndcg']:.4f}" for key, label in

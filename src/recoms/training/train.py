@@ -98,6 +98,7 @@ def fit_models(interactions: Interactions, items: Items, sources: list[DataSourc
         models[name], report = tuning.tune(
             get_algorithm(name), interactions, items, explicit=learned,
             budget=max(share, 0.0), regime=regime, variants=True, extra=serving, full=models[name],
+            time_factor=tuning_factor, fit_seconds=timings[name],
         )
         quality[name] = report.to_json()
         log.info("tuned %s for %s: %s %s", name, log_as, report.status, report.chosen)

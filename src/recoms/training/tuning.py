@@ -185,7 +185,7 @@ def tune(
     cls: type[Recommender], inter: Interactions, items: Items, explicit: dict[str, Any] | None = None,
     time_factor: float = 2.0, budget: float | None = None, regime: Regime | None = None, variants: bool = False,
     seed: int = 0, extra: dict[str, dict[str, Any]] | None = None, start_from_regime: bool = True,
-    full: Recommender | None = None,
+    full: Recommender | None = None, fit_seconds: float | None = None,
 ) -> tuple[Recommender, Report]:
     """Fit `cls` on `inter` with params tuned on the shop's own held-out events (see the module doc).
 
@@ -193,7 +193,8 @@ def tune(
     `time_factor` times the fit on everything; 0: no tuning, the regime's defaults). variants: also tune
     the other way of treating bought items (personal), for data sources that ask for it. extra: named
     serving params (a data source's) whose held-out figures the report should carry. full: the model
-    already fitted on everything with the starting params (kept unless a learned param changes).
+    already fitted on everything with the starting params (kept unless a learned param changes), and
+    fit_seconds what that fit took: tuning refits on the held-out split, so a budget below that is none.
     """
     started = time.monotonic()
     explicit = dict(explicit or {})
@@ -204,7 +205,9 @@ def tune(
     kinds = set(np.unique(inter.kind).tolist())
     space = {k: v for k, v in space.items() if _relevant(k, kinds)}
     if full is None:  # what an untuned training serves: kept unless a learned param changes
+        fit_started = time.monotonic()
         full = cls(**start).fit(inter, items)
+        fit_seconds = time.monotonic() - fit_started
     if budget is None:
         budget = budget_for(time_factor, time.monotonic() - started)
     deadline = time.monotonic() + budget
@@ -219,7 +222,8 @@ def tune(
                      seconds=round(time.monotonic() - started, 2), **more)
         return model, rep
 
-    if not space or budget <= 0:
+    # The held-out fit costs about what the full one did: a budget it would overrun is no budget.
+    if not space or budget <= 0 or budget < 1.2 * (fit_seconds or 0.0):
         why = ("nothing to tune: explicit params" if not space else "tuning is off: the regime's defaults"
                if time_factor <= 0 else "no tuning time left in the budget: the regime's defaults")
         return done("not tuned", why, start)
