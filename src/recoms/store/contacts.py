@@ -85,16 +85,13 @@ def held_many(conn: sa.Connection, account_id: int, pairs: Iterable[tuple[str, s
 def attach_new(conn: sa.Connection, account_id: int, ids: dict[str, str], verified: bool) -> int:
     """A new contact holding these identifiers (nobody holds any of them: the caller checked). Two
     statements through the driver: this runs for every new visitor."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    now = now_ms()
-    contact_id = conn.exec_driver_sql(
-        f"INSERT INTO contacts (account_id, attributes, created_at, updated_at) VALUES ({mark}, '{{}}', {mark}, "
-        f"{mark}) RETURNING id", (account_id, now, now)).scalar_one()
-    conn.exec_driver_sql(
-        "INSERT INTO contact_identifiers (account_id, kind, value, contact_id, created_at, verified) "
-        f"VALUES ({', '.join([mark] * 6)})",
-        [(account_id, kind, value, contact_id, now, verified) for kind, value in ids.items()])
+    contact_id = create_contact(conn, account_id)
+    _attach(conn, account_id, contact_id, ids, verified)
     return contact_id
+
+
+def _mark(conn: sa.Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str, Held]:
@@ -102,18 +99,23 @@ def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str
 
 
 def _identifiers_of(conn: sa.Connection, account_id: int, contact_id: int, kind: str) -> set[str]:
-    rows = conn.execute(sa.select(ci.c.value).where(
-        ci.c.account_id == account_id, ci.c.contact_id == contact_id, ci.c.kind == kind, ci.c.verified.is_(True)))
-    return {r.value for r in rows}
+    m = _mark(conn)
+    rows = conn.exec_driver_sql(
+        f"SELECT value FROM contact_identifiers WHERE contact_id = {m} AND account_id = {m} AND kind = {m} "
+        f"AND verified = {m}", (contact_id, account_id, kind, True))
+    return {value for (value,) in rows}
 
 
 def create_contact(conn: sa.Connection, account_id: int, attributes: dict[str, Any] | None = None) -> int:
-    now = now_ms()
-    return conn.execute(
-        contacts.insert().values(
-            account_id=account_id, attributes=attributes or {}, created_at=now, updated_at=now
-        )
-    ).inserted_primary_key[0]
+    """A new contact (through the driver: the ingestion path makes one for every new visitor)."""
+    if attributes:
+        now = now_ms()
+        return conn.execute(contacts.insert().values(
+            account_id=account_id, attributes=attributes, created_at=now, updated_at=now)).inserted_primary_key[0]
+    m, now = _mark(conn), now_ms()
+    return conn.exec_driver_sql(
+        f"INSERT INTO contacts (account_id, attributes, created_at, updated_at) VALUES ({m}, '{{}}', {m}, {m}) "
+        "RETURNING id", (account_id, now, now)).scalar_one()
 
 
 def lookup(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> int | None:
@@ -194,12 +196,11 @@ def resolve_claimed(
 
 def _attach(conn: sa.Connection, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
     if ids:
-        now = now_ms()
-        conn.execute(ci.insert(), [
-            {"account_id": account_id, "kind": kind, "value": value, "contact_id": contact_id, "created_at": now,
-             "verified": verified}
-            for kind, value in ids.items()
-        ])
+        m, now = _mark(conn), now_ms()
+        conn.exec_driver_sql(
+            "INSERT INTO contact_identifiers (account_id, kind, value, contact_id, created_at, verified) "
+            f"VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
+            [(account_id, kind, value, contact_id, now, verified) for kind, value in ids.items()])
 
 
 def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int, claimed: set[str]) -> bool:
