@@ -43,3 +43,11 @@ def discoverers(n_users: int = 60, n_groups: int = 8, per_group: int = 6, seed: 
             rows.append((u, group * per_group + int(item), 30 * day, PURCHASE, order))
             order += 1
     return build(rows, n_groups * per_group)
+
+
+def viewers(n_users: int = 80, n_groups: int = 8, per_group: int = 6, seed: int = 0) -> tuple[Interactions, Items]:
+    """A shop that only knows views: each visitor browses the items of one group, one every other day."""
+    rng = np.random.default_rng(seed)
+    rows = [(u, (u % n_groups) * per_group + int(item), 2 * day, VIEW, -1)
+            for u in range(n_users) for day, item in enumerate(rng.permutation(per_group))]
+    return build(rows, n_groups * per_group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from recoms.recommenders.base import PURCHASE, Query
 from recoms.recommenders.personal import Personal
 from recoms.training import tuning
-from tests.training.shops import build, discoverers, rebuyers
+from tests.training.shops import build, discoverers, rebuyers, viewers
 
 BUDGET = 60.0  # seconds; these shops tune in well under one
 
@@ -69,3 +69,11 @@ def test_each_customers_last_order_is_what_tuning_predicts():
     inter, items = rebuyers(orders=3)
     _, report = tuning.tune(Personal, inter, items, budget=BUDGET)
     assert report.holdout == "each contact's last order (60 contacts)"
+
+
+def test_a_shop_that_only_knows_views_is_tuned_on_its_last_days_of_views():
+    inter, items = viewers()
+    model, report = tuning.tune(Personal, inter, items, budget=BUDGET)
+    assert report.holdout == "items newly viewed in the last 7 days (80 contacts)"
+    assert model.params["repeat_weight"] == 0.0 and model.params["half_life_events"] > 0  # the latest views lead
+    assert report.figures["chosen"]["ndcg"] > report.figures["popularity"]["ndcg"]
