@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from recoms.errors import RecomsError
-from recoms.store.db import DEPENDENCY_ERRORS, dependency_down
+from recoms.services.platform import DEPENDENCY_ERRORS, dependency_down
 
 RETRY_AFTER_SECONDS = 5
 

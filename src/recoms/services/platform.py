@@ -13,6 +13,10 @@ from recoms.services.limits import Limits
 from recoms.services.recoms import Recommendations
 from recoms.services.serving import ServingEngine
 from recoms.settings import Settings
+from recoms.store.db import DEPENDENCY_ERRORS, dependency_down
+
+# What the API answers 503 for: the store or the token store not answering (the drivers' errors).
+__all__ = ["DEPENDENCY_ERRORS", "Platform", "build_platform", "dependency_down"]
 
 
 @dataclass
