@@ -126,6 +126,15 @@ class RecommendationLog:
 # --- impressions and clicks named in tracker events ------------------------------------------------
 
 
+SIGNAL_KEYS = tuple(f'"{name}"' for name in (*attribution.ID_FIELDS, *attribution.SOURCE_FIELDS))
+
+
+def may_name_a_list(event_json: str) -> bool:
+    """Whether an event's JSON text holds a key that names a recommendation list: a substring test that
+    spares the tracking path `web_signal_rows` on nearly every page view."""
+    return any(key in event_json for key in SIGNAL_KEYS)
+
+
 def web_signal_rows(account_id: int, contact_id: int | None, ev: TrackedEvent, received: int) -> list[dict[str, Any]]:
     """recom_events rows for the impressions and clicks an event reports (see domain/attribution.py)."""
     if ev.type not in ("ProductImpressions", "ProductPage"):

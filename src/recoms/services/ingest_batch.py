@@ -2,9 +2,10 @@
 
 The requests of a group commit (or a chunk of an import) share one: the identifiers of all their events
 are looked up together, carts are read once and written once, and events and interactions go in with one
-bulk insert each. The rare slow paths (links, merges, claims) work on the database: what they read is
-written out before them, and what they change is read back after them (`Pending.before_slow_path`,
-`AccountState.refresh`), so the next events see the same state a fresh lookup would.
+bulk insert each. The rare slow paths (links, merges, claims) work on the database: the carts they may
+move are written before them (`Pending.before_slow_path`), the rows still held here follow a merge as the
+stored ones do (`Pending.merged`), and the identifiers they touched are read back after them
+(`AccountState.refresh`), so the next events see the same state a fresh lookup would.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ class Pending:
         self.conn = conn
         self.received = now_ms()
         self.accounts: dict[int, AccountState] = {}
-        self.events: list[tuple] = []  # activity.EVENT_COLUMNS
-        self.interactions: list[tuple] = []  # activity.INTERACTION_COLUMNS
+        self.events: list[list] = []  # activity.EVENT_COLUMNS
+        self.interactions: list[list] = []  # activity.INTERACTION_COLUMNS
         self.recom_events: dict[int, list[dict[str, Any]]] = {}  # account -> impressions and clicks
         self.claims: set[tuple[int, int, int]] = set()  # (account, claimant, claimed), recorded once each
 
@@ -103,8 +104,23 @@ class Pending:
             state.carts.update({c: found.get(c, []) for c in holders})
 
     def before_slow_path(self) -> None:
-        """Write what a link, merge or order update may read or move."""
-        self.write_rows()
+        """Write the carts a merge may move or drop (the rows held here follow it: `merged`)."""
+        for state in self.accounts.values():
+            if state.dirty_carts:
+                state.write_carts(self.conn)
+
+    def merged(self, account_id: int, loser: int, winner: int) -> None:
+        """A merge moved the loser's stored rows to the winner (stamping where they came from): the rows
+        still held here, the identifiers and carts known here, follow it."""
+        self.account(account_id).merged(loser, winner)
+        for rows in (self.events, self.interactions):
+            for row in rows:
+                if row[1] == loser and row[0] == account_id:
+                    row[1] = winner
+                    row[-1] = row[-1] or loser
+        for row in self.recom_events.get(account_id, ()):
+            if row["contact_id"] == loser:
+                row["contact_id"] = winner
 
     def write_rows(self) -> None:
         for state in self.accounts.values():

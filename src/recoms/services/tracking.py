@@ -22,7 +22,7 @@ from recoms.domain.events import (
 from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
-from recoms.services.attribution import web_signal_rows
+from recoms.services.attribution import may_name_a_list, web_signal_rows
 from recoms.services.ingest_batch import Pending
 from recoms.store import activity, contacts, products
 from recoms.store.db import now_ms
@@ -153,7 +153,7 @@ class _Request:
             if found != known:
                 contacts.merge(self.conn, self.account_id, loser=found, winner=known,
                                reason=f"{self.source}: user_es_contact_id")
-                self.state.merged(found, known)
+                self.merged(found, known)
         return known
 
     def link(self, ids: dict[str, str], own: int | None = None) -> int | None:
@@ -178,14 +178,17 @@ class _Request:
 
     def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         if self.verified:
-            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.state.merged, caller=self.source)
+            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source)
         return contacts.resolve_claimed(self.conn, self.account_id, ids, own=own)
+
+    def merged(self, loser: int, winner: int) -> None:
+        self.pending.merged(self.account_id, loser, winner)
 
     def interact(self, contact_id: int | None, ev: TrackedEvent, kind: int, product_id: str | None = None,
                  category: str | None = None, quantity: float | None = None, price: float | None = None,
                  order_number: str | None = None) -> None:
-        self.pending.interactions.append((self.account_id, contact_id, kind, product_id, category, ev.ts,
-                                          quantity or 1.0, price, order_number))
+        self.pending.interactions.append([self.account_id, contact_id, kind, product_id, category, ev.ts,
+                                          quantity or 1.0, price, order_number, None])
 
 
 @dataclass
@@ -278,16 +281,16 @@ def _store(pending: Pending, request: _Request, parsed: ParsedEvents) -> IngestR
             continue
         try:
             if ev.type in FAIL_AFTER_WRITES:
-                contact_id, duplicate = _apply_guarded(pending, request, ev)
+                contact_id, duplicate = _apply_guarded(pending, request, ev, text)
             else:
                 contact_id = request.contact_for(ev) if ev.ids or ev.contact_id is not None else None
-                contact_id, duplicate = _apply(request, contact_id, ev)
+                contact_id, duplicate = _apply(request, contact_id, ev, text)
         except EventError as exc:
             result.errors.append({"index": index, "reason": str(exc)})
             continue
         if key is not None:
             state.seen_keys.add(key)
-        pending.events.append((account_id, contact_id, ev.type, source, ev.ts, text, pending.received, key))
+        pending.events.append([account_id, contact_id, ev.type, source, ev.ts, text, pending.received, key, None])
         if duplicate:
             result.duplicates.append({"index": index, "reason": duplicate})
         if contact_id is None and ev.type != "ProductUpdate":
@@ -297,24 +300,26 @@ def _store(pending: Pending, request: _Request, parsed: ParsedEvents) -> IngestR
     return result
 
 
-def _apply_guarded(pending: Pending, request: _Request, ev: TrackedEvent) -> tuple[int | None, str | None]:
+def _apply_guarded(pending: Pending, request: _Request, ev: TrackedEvent, text: str,
+                   ) -> tuple[int | None, str | None]:
     """An event that can fail after writing (a product update, an order's new status) runs in a savepoint:
     rolled back on its own, with what this transaction knew of identifiers as it was before it."""
-    pending.before_slow_path()  # nothing of earlier events may be inside the savepoint
+    pending.write_rows()  # nothing of earlier events may be inside the savepoint, nor follow a merge it undoes
     state = request.state
     held = dict(state.held)
     try:
         with pending.conn.begin_nested():
             contact_id = request.contact_for(ev) if ev.ids or ev.contact_id is not None else None
-            return _apply(request, contact_id, ev)
+            return _apply(request, contact_id, ev, text)
     except EventError:
         state.held = held
         state.carts.clear()
         raise
 
 
-def _apply(request: _Request, contact_id: int | None, ev: TrackedEvent) -> tuple[int | None, str | None]:
-    """The effect of one event: its contact (after any merge) and a note when it was a duplicate."""
+def _apply(request: _Request, contact_id: int | None, ev: TrackedEvent, text: str) -> tuple[int | None, str | None]:
+    """The effect of one event (`text`: its JSON): its contact (after any merge) and a note when it was a
+    duplicate."""
     p, conn, account_id, state = ev.payload, request.conn, request.account_id, request.state
     kind = ev.type
     if kind in ("ProductPage", "AddToWishlist"):
@@ -354,9 +359,10 @@ def _apply(request: _Request, contact_id: int | None, ev: TrackedEvent) -> tuple
         _update_products(conn, account_id, p["products"])
     elif kind in ("OrderUpdated", "OrderDelivered", "OrderCancelled"):
         status = {"OrderUpdated": "updated", "OrderDelivered": "delivered", "OrderCancelled": "cancelled"}[kind]
+        request.pending.write_rows()  # a cancellation deletes the order's purchases: all of them
         if not activity.set_order_status(conn, account_id, p["order_number"], status):
             raise EventError(f"order {p['order_number']} is not known")
-    if kind in ("ProductImpressions", "ProductPage"):
+    if kind in ("ProductImpressions", "ProductPage") and may_name_a_list(text):
         signals = web_signal_rows(account_id, contact_id, ev, request.pending.received)
         if signals:
             request.pending.recom_events.setdefault(account_id, []).extend(signals)
@@ -372,7 +378,7 @@ def _order(request: _Request, contact_id: int | None, ev: TrackedEvent) -> str |
         total = sum((i["price"] or 0.0) * i["quantity"] for i in p["items"])
     if not activity.insert_order(conn, account_id, contact_id, p["order_number"], total, ev.ts, status):
         if status != "created":
-            request.pending.before_slow_path()  # a cancellation deletes the order's purchases: all of them
+            request.pending.write_rows()  # a cancellation deletes the order's purchases: all of them
             activity.set_order_status(conn, account_id, p["order_number"], status)
         return f"order {p['order_number']} was already recorded"
     if status != "cancelled":

@@ -28,10 +28,12 @@ def insert_interactions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None
         conn.execute(interactions.insert(), rows)
 
 
-# The ingestion path's rows: tuples in these orders, JSON already text (store.bulk).
-EVENT_COLUMNS = ("account_id", "contact_id", "type", "source", "ts", "payload", "received_at", "event_key")
+# The ingestion path's rows: sequences in these orders, JSON already text (store.bulk); the contact is
+# second and the contact before a merge moved the row last (ingestion re-points rows it still holds).
+EVENT_COLUMNS = ("account_id", "contact_id", "type", "source", "ts", "payload", "received_at", "event_key",
+                 "origin_contact_id")
 INTERACTION_COLUMNS = ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity", "price",
-                       "order_number")
+                       "order_number", "origin_contact_id")
 
 
 def insert_event_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:

@@ -29,4 +29,4 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
             raise sa.exc.DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
         return
     marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(row) for row in rows])

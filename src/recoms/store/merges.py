@@ -63,9 +63,11 @@ def _cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[st
 
 
 def _attributes(conn: sa.Connection, account_id: int, ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = conn.execute(sa.select(contacts.c.id, contacts.c.attributes)
-                        .where(contacts.c.account_id == account_id, contacts.c.id.in_(ids)))
-    return {r.id: dict(r.attributes) for r in rows}
+    m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows = conn.exec_driver_sql(
+        f"SELECT id, attributes FROM contacts WHERE account_id = {m} AND id IN ({', '.join([m] * len(ids))})",
+        (account_id, *ids))
+    return {i: dict(orjson.loads(a) if isinstance(a, (str, bytes)) else a) for i, a in rows}  # SQLite gives text
 
 
 def get(conn: sa.Connection, account_id: int, merge_id: int) -> sa.Row | None:
