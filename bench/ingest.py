@@ -21,6 +21,7 @@ import argparse
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -198,6 +199,26 @@ def stored_events(env: dict[str, str], account_id: int) -> int:
     return int(out.strip().splitlines()[-1])
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants (the server and its workers)."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family, frontier = {pid}, {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - family
+        family |= frontier
+    return sum(cpu.get(p, 0.0) for p in family)
+
+
 def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
@@ -257,7 +278,9 @@ def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
             for _ in range(args.rounds):
                 before = stored_events(env, account["account_id"])
                 loadavg = load()
+                cpu = tree_cpu(server.pid)
                 result = wrk(base, script, args.seconds, args.connections, args.threads)
+                result["cpu_us"] = (tree_cpu(server.pid) - cpu) / max(result["accepted"], 1) * 1e6
                 time.sleep(0.5)  # answers wrk stopped waiting for are still being committed
                 result["stored"] = stored_events(env, account["account_id"]) - before
                 result["acknowledged"] = result["accepted"]  # events the answers said were stored
@@ -265,12 +288,14 @@ def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
                 rounds.append(result)
                 print(f"  [{backend}] {per_request} event(s)/request: {result['rps']:,.0f} req/s, "
                       f"{result['acknowledged'] / result['seconds']:,.0f} events/s, p99 {result['p99_ms']:.0f} ms, "
-                      f"acknowledged {result['acknowledged']}, stored {result['stored']}, load {loadavg}", flush=True)
+                      f"acknowledged {result['acknowledged']}, stored {result['stored']}, server CPU "
+                      f"{result['cpu_us']:.0f} µs an event, load {loadavg}", flush=True)
             rows.append({
                 "backend": backend, "case": f"tracking, {per_request} event(s) a request",
                 "rps": statistics.median(r["rps"] for r in rounds),
                 "events_per_s": statistics.median(r["acknowledged"] / r["seconds"] for r in rounds),
                 "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+                "cpu_us": statistics.median(r["cpu_us"] for r in rounds),
                 "errors": sum(r["errors"] + r["non2xx"] for r in rounds),
                 "durable": all(r["stored"] >= r["acknowledged"] for r in rounds),
                 "load": "/".join(r["load"] for r in rounds),
@@ -290,9 +315,12 @@ def import_round(env: dict[str, str], path: Path, n_events: int) -> dict:
     account = new_account(env, f"bench import {uuid.uuid4().hex[:6]}")
     loadavg = load()
     t0 = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([str(BIN / "recoms"), "events", "import", str(path), "--account",
                            str(account["account_id"]), "--progress"], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
     if proc.returncode:
         raise SystemExit(proc.stderr)
     report = orjson.loads(proc.stdout)
@@ -305,6 +333,7 @@ def import_round(env: dict[str, str], path: Path, n_events: int) -> dict:
         return (l1 - l0) / (t1 - t0_) if t1 > t0_ else float("nan")
 
     return {"seconds": seconds, "rate": report["accepted"] / seconds, "accepted": report["accepted"],
+            "cpu_us": cpu_s / max(report["accepted"], 1) * 1e6,
             "errors": len(report["errors"]), "first": rate(0, tenth), "last": rate(n_events - tenth, n_events),
             "load": loadavg, "load_after": load()}
 
@@ -317,11 +346,13 @@ def imports(backend: str, env: dict[str, str], args) -> list[dict]:
         rounds.append(r)
         print(f"  [{backend}] import of {args.import_events:,} events: {r['rate']:,.0f} events/s overall, "
               f"{r['first']:,.0f} over the first tenth, {r['last']:,.0f} over the last; {r['errors']} errors; "
+              f"import CPU {r['cpu_us']:.0f} µs an event; "
               f"load {r['load']} -> {r['load_after']}", flush=True)
     return [{
         "backend": backend, "case": f"events import, {args.import_events:,} events",
         "rps": None, "events_per_s": statistics.median(r["rate"] for r in rounds),
         "first": statistics.median(r["first"] for r in rounds), "last": statistics.median(r["last"] for r in rounds),
+        "cpu_us": statistics.median(r["cpu_us"] for r in rounds),
         "errors": sum(r["errors"] for r in rounds), "durable": True,
         "load": "/".join(r["load"] for r in rounds),
     }]
@@ -329,15 +360,16 @@ def imports(backend: str, env: dict[str, str], args) -> list[dict]:
 
 # ---- report ---------------------------------------------------------------------------------------------
 
-HEADER = ("| backend | case | req/s | events/s | p99 ms | first / last tenth (events/s) | errors | durable | load |\n"
-          "|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| backend | case | req/s | events/s | p99 ms | first / last tenth (events/s) | CPU µs an event | errors "
+          "| durable | load |\n|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
     rps = f"{r['rps']:,.0f}" if r.get("rps") else ""
     p99 = f"{r['p99_ms']:.0f}" if r.get("p99_ms") is not None else ""
     tenths = f"{r['first']:,.0f} / {r['last']:,.0f}" if "first" in r else ""
-    return (f"| {r['backend']} | {r['case']} | {rps} | {r['events_per_s']:,.0f} | {p99} | {tenths} | {r['errors']} "
+    return (f"| {r['backend']} | {r['case']} | {rps} | {r['events_per_s']:,.0f} | {p99} | {tenths} | "
+            f"{r['cpu_us']:.0f} | {r['errors']} "
             f"| {'yes' if r['durable'] else 'NO'} | {r['load']} |")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.store import activity, claims, contacts, products, recom_events
+from recoms.store.bulk import insert_rows
 from recoms.store.db import now_ms
 
 Pair = tuple[str, str]
@@ -78,10 +79,46 @@ class Pending:
         self.conn = conn
         self.received = now_ms()
         self.accounts: dict[int, AccountState] = {}
+        self.contacts: list[tuple] = []  # new visitors: (id, account, attributes, created, updated)
+        self.identifiers: list[tuple] = []  # theirs: (account, kind, value, contact, created, verified)
         self.events: list[list] = []  # activity.EVENT_COLUMNS
         self.interactions: list[list] = []  # activity.INTERACTION_COLUMNS
+        self.by_contact: dict[int, list[list]] = {}  # the events and interactions above, by contact
         self.recom_events: dict[int, list[dict[str, Any]]] = {}  # account -> impressions and clicks
         self.claims: set[tuple[int, int, int]] = set()  # (account, claimant, claimed), recorded once each
+        self._ids: list[int] = []  # contact ids taken for new visitors, not used yet
+        self._next_id: int | None = None  # SQLite: the next free contact id (this transaction writes alone)
+
+    def new_contact(self, account_id: int, ids: dict[str, str]) -> int:
+        """A new visitor's contact holding these (device or verified) identifiers, written with the rows: one
+        insert per table for all the new visitors of the transaction instead of two statements each."""
+        contact_id = self._take_id()
+        self.contacts.append((contact_id, account_id, "{}", self.received, self.received))
+        self.identifiers.extend((account_id, kind, value, contact_id, self.received, True)
+                                for kind, value in ids.items())
+        return contact_id
+
+    def _take_id(self) -> int:
+        if self.conn.dialect.name == "sqlite":
+            # BEGIN IMMEDIATE: no other writer until commit, so the ids after the largest are ours.
+            if self._next_id is None:
+                self._next_id = self.conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts").scalar()
+            self._next_id += 1
+            return self._next_id - 1
+        if not self._ids:
+            self._ids = list(self.conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, 64)").scalars())
+        return self._ids.pop(0)
+
+    def add_event(self, row: list) -> None:
+        self.events.append(row)
+        if row[1] is not None:
+            self.by_contact.setdefault(row[1], []).append(row)
+
+    def add_interaction(self, row: list) -> None:
+        self.interactions.append(row)
+        if row[1] is not None:
+            self.by_contact.setdefault(row[1], []).append(row)
 
     def account(self, account_id: int) -> AccountState:
         state = self.accounts.get(account_id)
@@ -104,25 +141,41 @@ class Pending:
             state.carts.update({c: found.get(c, []) for c in holders})
 
     def before_slow_path(self) -> None:
-        """Write the carts a merge may move or drop (the rows held here follow it: `merged`)."""
+        """Write what a link or merge reads or moves: new visitors and carts (the rows held here follow a
+        merge: `merged`). The slow path may make contacts of its own: SQLite's next id is read again."""
+        self.write_contacts()
         for state in self.accounts.values():
             if state.dirty_carts:
                 state.write_carts(self.conn)
+        self._next_id = None
+
+    def forget_new_contacts(self) -> None:
+        """A savepoint that made them was rolled back."""
+        self.contacts, self.identifiers, self._next_id = [], [], None
 
     def merged(self, account_id: int, loser: int, winner: int) -> None:
         """A merge moved the loser's stored rows to the winner (stamping where they came from): the rows
         still held here, the identifiers and carts known here, follow it."""
         self.account(account_id).merged(loser, winner)
-        for rows in (self.events, self.interactions):
-            for row in rows:
-                if row[1] == loser and row[0] == account_id:
-                    row[1] = winner
-                    row[-1] = row[-1] or loser
+        moved = self.by_contact.pop(loser, None)
+        if moved:
+            for row in moved:
+                row[1] = winner
+                row[-1] = row[-1] or loser
+            self.by_contact.setdefault(winner, []).extend(moved)
         for row in self.recom_events.get(account_id, ()):
             if row["contact_id"] == loser:
                 row["contact_id"] = winner
 
+    def write_contacts(self) -> None:
+        insert_rows(self.conn, "contacts", ("id", "account_id", "attributes", "created_at", "updated_at"),
+                    self.contacts)
+        insert_rows(self.conn, "contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at",
+                                                       "verified"), self.identifiers)
+        self.contacts, self.identifiers = [], []
+
     def write_rows(self) -> None:
+        self.write_contacts()
         for state in self.accounts.values():
             if state.dirty_carts:
                 state.write_carts(self.conn)
@@ -132,6 +185,7 @@ class Pending:
             recom_events.insert_known(self.conn, account_id, rows)
         claims.add_many(self.conn, self.claims)
         self.events, self.interactions, self.recom_events, self.claims = [], [], {}, set()
+        self.by_contact = {}
 
     def write_patches(self, state: AccountState) -> None:
         products.patch_many(self.conn, state.account_id, state.patches)

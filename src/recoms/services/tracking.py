@@ -101,7 +101,7 @@ class _Request:
         if first is None:
             if any(h is not None for h in held):
                 return None
-            contact_id = contacts.attach_new(self.conn, self.account_id, ids, verified=True)
+            contact_id = self.pending.new_contact(self.account_id, ids)
             for pair in pairs:
                 state.held[pair] = contacts.Held(contact_id, True)
             state.carts[contact_id] = []
@@ -187,8 +187,8 @@ class _Request:
     def interact(self, contact_id: int | None, ev: TrackedEvent, kind: int, product_id: str | None = None,
                  category: str | None = None, quantity: float | None = None, price: float | None = None,
                  order_number: str | None = None) -> None:
-        self.pending.interactions.append([self.account_id, contact_id, kind, product_id, category, ev.ts,
-                                          quantity or 1.0, price, order_number, None])
+        self.pending.add_interaction([self.account_id, contact_id, kind, product_id, category, ev.ts,
+                                      quantity or 1.0, price, order_number, None])
 
 
 @dataclass
@@ -290,7 +290,7 @@ def _store(pending: Pending, request: _Request, parsed: ParsedEvents) -> IngestR
             continue
         if key is not None:
             state.seen_keys.add(key)
-        pending.events.append([account_id, contact_id, ev.type, source, ev.ts, text, pending.received, key, None])
+        pending.add_event([account_id, contact_id, ev.type, source, ev.ts, text, pending.received, key, None])
         if duplicate:
             result.duplicates.append({"index": index, "reason": duplicate})
         if contact_id is None and ev.type != "ProductUpdate":
@@ -314,6 +314,7 @@ def _apply_guarded(pending: Pending, request: _Request, ev: TrackedEvent, text: 
     except EventError:
         state.held = held
         state.carts.clear()
+        pending.forget_new_contacts()
         raise
 
 
