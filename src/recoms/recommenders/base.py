@@ -183,6 +183,12 @@ class Recommender(ABC):
         """The algorithm's own hard constraint: a check on candidate ids (fallbacks obey it too), or None."""
         return None
 
+    def item_list(self, item: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+        """The answer to a one-product request for `item`, precomputed at training (`item_lists`): its
+        candidates best first (score descending, then index), their scores, and whether that is every
+        candidate of `recommend` (a list is cut at its best few hundred). None: score in full."""
+        return None
+
     @abstractmethod
     def fit(self, interactions: Interactions, items: Items) -> Recommender: ...
 

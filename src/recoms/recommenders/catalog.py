@@ -24,7 +24,7 @@ class Catalog:
 
     def __init__(
         self, products: Sequence[Product], available: Sequence[bool] | None = None,
-        created_at: Sequence[int] | None = None,
+        created_at: Sequence[int] | None = None, fragments: bool = True,
     ) -> None:
         self.products = list(products)
         self.ids = [p.id for p in self.products]
@@ -34,21 +34,21 @@ class Catalog:
         self.available = np.asarray(available if available is not None else np.ones(n, bool), bool)
         self.created_at = np.asarray(created_at if created_at is not None else np.zeros(n), np.int64)
         self.items = build_items(self.products, self.created_at)
-        # Serving-ready JSON per product: the response is a join of these bytes.
-        self.fragments = [p.to_json() for p in self.products]
+        # Serving-ready JSON per product: the response is a join of these bytes (training needs none).
+        self.fragments = [p.to_json() for p in self.products] if fragments else []
         self._columns: dict[str, np.ndarray] = {}
         self._numeric: dict[str, np.ndarray] = {}
 
     @classmethod
     def ordered(
-        cls, rows: Iterable[tuple[Product, bool, int]], order: Sequence[str] = ()
+        cls, rows: Iterable[tuple[Product, bool, int]], order: Sequence[str] = (), fragments: bool = True,
     ) -> Catalog:
         """Products in `order` first (the snapshot's ids), then the rest by id."""
         by_id = {p.id: (p, avail, created) for p, avail, created in rows}
         # A snapshot item no longer in the catalog keeps its slot as an unavailable placeholder.
         seq = [by_id.pop(pid, None) or (Product(id=pid, in_stock=False), False, 0) for pid in order]
         seq.extend(by_id[pid] for pid in sorted(by_id))
-        return cls([s[0] for s in seq], [s[1] for s in seq], [s[2] for s in seq])
+        return cls([s[0] for s in seq], [s[1] for s in seq], [s[2] for s in seq], fragments)
 
     @cached_property
     def recommendable(self) -> np.ndarray:

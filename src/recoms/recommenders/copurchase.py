@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from recoms.recommenders import item_lists as il
 from recoms.recommenders import neighbours as nb
 from recoms.recommenders.base import (
     EMPTY,
@@ -53,8 +54,9 @@ def basket_matrix(interactions: Interactions) -> sp.csr_matrix:
     return m
 
 
-def _counts(m: sp.csr_matrix) -> np.ndarray:
-    return np.asarray(m.sum(axis=0)).ravel().astype(np.float32)
+def _pairs(m: sp.csr_matrix, k: int) -> tuple[nb.Neighbours, np.ndarray]:
+    """Each item's k most frequent partners (raw counts) and how often each item occurs."""
+    return nb.cooccurrence(m, k, "count"), np.asarray(m.sum(axis=0)).ravel().astype(np.float32)
 
 
 class CoPurchase(Recommender):
@@ -67,18 +69,46 @@ class CoPurchase(Recommender):
 
     def fit(self, interactions: Interactions, items: Items) -> CoPurchase:
         self.items = items
+        self.lists: il.ItemLists | None = None  # computed for the params the snapshot keeps (`state`)
         k = int(self.params["neighbours"])
-        baskets = basket_matrix(interactions)
-        customers = interactions.matrix({PURCHASE: 1.0}, binary=True)
-        self.in_baskets = nb.cooccurrence(baskets, k, "count")
-        self.by_customers = nb.cooccurrence(customers, k, "count")
-        self.basket_counts = _counts(baskets)
-        self.customer_counts = _counts(customers)
+        self.in_baskets, self.basket_counts = nb.shared((interactions,), ("baskets", k), lambda: _pairs(
+            basket_matrix(interactions), k))
+        self.by_customers, self.customer_counts = nb.shared((interactions,), ("customers", k), lambda: _pairs(
+            interactions.matrix({PURCHASE: 1.0}, binary=True), k))
         return self
 
     def state(self) -> dict[str, np.ndarray]:
         return {**self.in_baskets.state("baskets"), **self.by_customers.state("customers"),
-                "basket_counts": self.basket_counts, "customer_counts": self.customer_counts, **self.params_state()}
+                "basket_counts": self.basket_counts, "customer_counts": self.customer_counts, **self.params_state(),
+                **self.answer_lists().state()}
+
+    def answer_lists(self) -> il.ItemLists:
+        """Each item's answer to a one-product request under the current params (`item_lists`)."""
+        scoring = {k: self.params[k] for k in ("alpha", "customer_weight")}
+        lists = getattr(self, "lists", None)
+        if lists is None or lists.params != scoring:
+            alpha, w = float(scoring["alpha"]), float(scoring["customer_weight"])
+            rows = self._list_part(self.in_baskets, self.basket_counts, alpha)
+            if w > 0:
+                customers = self._list_part(self.by_customers, self.customer_counts, alpha)
+                rows = il.add((rows[0], rows[1], rows[2] * (1.0 - w)), (customers[0], customers[1], customers[2] * w))
+            lists = self.lists = il.ItemLists.ranked(rows, scoring)
+        return lists
+
+    @staticmethod
+    def _list_part(pairs: nb.Neighbours, counts: np.ndarray, alpha: float) -> il.Rows:
+        """`_scores` of every one-item context at once: the same float32 operations, row by row."""
+        source = np.maximum(counts, 1.0) ** -(1.0 - alpha)
+        rows = il.row_numbers(pairs.indptr)
+        scores = pairs.scores * source[rows]
+        scores = scores * np.maximum(counts[pairs.indices], 1.0) ** -alpha
+        return il.scale_rows_by_peak((pairs.indptr, pairs.indices, scores))
+
+    def item_list(self, item: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+        lists = getattr(self, "lists", None)
+        if lists is None or not lists.matches(self.params):
+            return None
+        return lists.row(item)
 
     def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> CoPurchase:
         self.in_baskets = nb.Neighbours.from_state(arrays, "baskets")
@@ -86,6 +116,7 @@ class CoPurchase(Recommender):
         self.basket_counts = arrays["basket_counts"]
         self.customer_counts = arrays["customer_counts"]
         self.adopt_params(arrays)
+        self.lists = il.ItemLists.from_state(arrays)
         self.items = items
         return self
 
@@ -102,7 +133,11 @@ class CoPurchase(Recommender):
         return ids, (scores / peak if peak > 0 else scores).astype(np.float32)
 
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
-        return next(self.recommend_variants(queries, [{}]))
+        listed = [il.complete_answer(self, q) for q in queries]
+        if all(answer is not None for answer in listed):
+            return listed  # type: ignore[return-value]
+        scored = next(self.recommend_variants(queries, [{}]))
+        return [answer if answer is not None else full for answer, full in zip(listed, scored, strict=True)]
 
     def recommend_variants(self, queries: Sequence[Query], points: Sequence[dict[str, Any]],
                            cache: dict[str, Any] | None = None) -> Iterator[list[Candidates]]:

@@ -77,7 +77,9 @@ def ease(x: sp.csr_matrix, active: np.ndarray, l2: float, max_items: int, neighb
     if len(active) == 0:
         return ItemModel(n, active, None, None)
     xk = sp.csr_matrix(x[:, active])
-    gram = _gram(xk, np.float64 if len(active) <= 8192 else np.float32)
+    # float32 beyond the dense limit: the inverse costs n³, and float64 takes 2.5 times as long (well
+    # conditioned by l2, float32 ranks the same).
+    gram = _gram(xk, np.float64 if len(active) <= DENSE_LIMIT else np.float32)
     gram[np.diag_indices_from(gram)] += l2
     p = _spd_inverse(gram)
     p /= -np.diag(p).copy()[None, :]

@@ -7,7 +7,11 @@ conditional probability) before the top-k per item is kept.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -15,6 +19,26 @@ import scipy.sparse as sp
 from recoms.recommenders.catalog import tokens
 
 BLOCK = 2048
+T = TypeVar("T")
+_shared: list[tuple[tuple[weakref.ref, ...], tuple, object]] = []
+_shared_lock = threading.Lock()
+
+
+def shared(owners: tuple[object, ...], key: tuple, make: Callable[[], T]) -> T:
+    """`make()`, computed once for the same owners (one training's interactions and items) and key.
+
+    Algorithms read the same lists: similar and upsell the co-views and content, also_bought, cross_sell
+    and upsell the co-purchases; one training computes each once. Entries go with their owners.
+    """
+    with _shared_lock:
+        _shared[:] = [e for e in _shared if all(ref() is not None for ref in e[0])]
+        for refs, k, value in _shared:
+            if k == key and all(ref() is o for ref, o in zip(refs, owners, strict=True)):
+                return value  # type: ignore[return-value]
+    value = make()
+    with _shared_lock:
+        _shared.append((tuple(weakref.ref(o) for o in owners), key, value))
+    return value
 
 
 @dataclass

@@ -237,8 +237,10 @@ def _pick(
     if factors is not None:
         scores = scores * factors
     if not plan.diversity and len(ids) > want:
-        part = np.argpartition(-scores, want - 1)[:want]
-        ids, scores = ids[part], scores[part]
+        # The best `want` and every item tied with the last of them: the order below decides the ties
+        # (by index), not the partition, so the answer is the same however the candidates came.
+        top = scores >= np.partition(scores, len(scores) - want)[len(scores) - want]
+        ids, scores = ids[top], scores[top]
     order = np.lexsort((ids, -scores))
     picked: list[int] = []
     keys = [_diversity_keys(catalog, rule) for rule in plan.diversity]
@@ -257,6 +259,26 @@ def _pick(
     return picked
 
 
+def _from_list(model: Recommender, plan: Plan, catalog: Catalog, query: Query, size: int,
+               taken: np.ndarray) -> list[int] | None:
+    """A one-product request answered from the model's precomputed list (`Recommender.item_list`): the
+    list is ranked already, so the masks apply to it as vectors and the first `size` allowed are the
+    answer, the very answer of `_pick` over the full scoring. None: score in full (no list, boosts or
+    diversity to apply, or a list cut short that runs out of allowed items)."""
+    if len(query.context) != 1 or size <= 0 or plan.diversity or plan.boost is not None or plan.boosts:
+        return None
+    found = model.item_list(int(query.context[0]))
+    if found is None:
+        return None
+    ids, _scores, complete = found
+    ids = ids[ids < catalog.n]
+    picked = ids[plan.allowed(ids)][:size]
+    if len(picked) < size and not complete:
+        return None
+    taken[picked] = True
+    return picked.tolist()
+
+
 def recommend(
     model: Recommender, fallbacks: Sequence[Recommender], catalog: Catalog, query: Query, size: int,
     rules: Sequence[Rule] = (), filters: Sequence[Filter] = (), contact: dict[str, Any] | None = None,
@@ -265,8 +287,10 @@ def recommend(
     plan = make_plan(catalog, rules, query, filters, contact, model.constraint(query))
     taken = np.zeros(catalog.n, bool)
     counts: list[dict[Any, int]] = [{} for _ in plan.diversity]
-    ids, scores = model.recommend([query])[0]
-    result = _pick(ids, scores, plan, catalog, size, taken, counts)
+    result = _from_list(model, plan, catalog, query, size, taken)
+    if result is None:
+        ids, scores = model.recommend([query])[0]
+        result = _pick(ids, scores, plan, catalog, size, taken, counts)
     for step in fallbacks:
         if len(result) >= size:
             break

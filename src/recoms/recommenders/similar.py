@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from recoms.recommenders import item_lists as il
 from recoms.recommenders import neighbours as nb
 from recoms.recommenders.base import (
     CART,
@@ -42,20 +43,40 @@ class Similar(Recommender):
 
     def fit(self, interactions: Interactions, items: Items) -> Similar:
         self.items = items
+        self.lists: il.ItemLists | None = None  # computed for the params the snapshot keeps (`state`)
         k = int(self.params["neighbours"])
-        browsing = interactions.select(np.isin(interactions.kind, (VIEW, CART, WISHLIST)))
-        self.coview = nb.cooccurrence(browsing.matrix({VIEW: 1.0, CART: 1.0, WISHLIST: 1.0}), k, "cosine")
-        self.content = nb.content(items.text, items.leaf_category, k)
+        browsing = {VIEW: 1.0, CART: 1.0, WISHLIST: 1.0}
+        self.coview = nb.shared((interactions,), ("coview", k), lambda: nb.cooccurrence(
+            interactions.matrix(browsing), k, "cosine"))
+        self.content = nb.shared((items,), ("content", k), lambda: nb.content(items.text, items.leaf_category, k))
         return self
 
     def state(self) -> dict[str, np.ndarray]:
-        return {**self.coview.state("coview"), **self.content.state("content")}
+        return {**self.coview.state("coview"), **self.content.state("content"), **self.answer_lists().state()}
 
     def load_state(self, arrays: dict[str, np.ndarray], items: Items) -> Similar:
         self.coview = nb.Neighbours.from_state(arrays, "coview")
         self.content = nb.Neighbours.from_state(arrays, "content")
+        self.lists = il.ItemLists.from_state(arrays)
         self.items = items
         return self
+
+    def answer_lists(self) -> il.ItemLists:
+        """Each item's answer to a one-product request (`item_lists`): both lists blended, row by row."""
+        scoring = {"content_weight": self.params["content_weight"]}
+        lists = getattr(self, "lists", None)
+        if lists is None or lists.params != scoring:
+            w = float(scoring["content_weight"])
+            c, v = self.content, self.coview
+            lists = self.lists = il.ItemLists.ranked(
+                il.add((c.indptr, c.indices, c.scores * w), (v.indptr, v.indices, v.scores * (1.0 - w))), scoring)
+        return lists
+
+    def item_list(self, item: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+        lists = getattr(self, "lists", None)
+        if lists is None or not lists.matches(self.params):
+            return None
+        return lists.row(item)
 
     def constraint(self, query: Query) -> Check | None:
         if self.items is None or len(query.context) == 0:
@@ -69,6 +90,10 @@ class Similar(Recommender):
         w = float(self.params["content_weight"])
         out = []
         for q in queries:
+            listed = il.complete_answer(self, q)
+            if listed is not None:
+                out.append(listed)
+                continue
             ctx = q.context[q.context < self.content.n]
             c_ids, c_scores = merge_neighbours(self.content.indptr, self.content.indices, self.content.scores, ctx)
             v_ids, v_scores = merge_neighbours(self.coview.indptr, self.coview.indices, self.coview.scores, ctx)

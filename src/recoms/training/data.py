@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from recoms.recommenders.base import Interactions
@@ -16,6 +17,7 @@ from recoms.store import activity, claims, products
 from recoms.store.db import now_ms
 
 DAY_MS = 86_400_000
+CHUNK_ROWS = 50_000  # rows fetched at a time, turned into columns at once
 
 
 @dataclass
@@ -26,42 +28,52 @@ class TrainingData:
     watermark: int  # newest interaction time
 
 
-def load_catalog(conn: sa.Connection, account_id: int, order: list[str] | None = None) -> Catalog:
+def load_catalog(conn: sa.Connection, account_id: int, order: list[str] | None = None,
+                 fragments: bool = True) -> Catalog:
+    """The account's catalog; `fragments=False` (training) skips the serving-ready JSON of each product."""
     rows = (
         (products.to_product(r), bool(r.available), int(r.created_at))
         for r in products.iter_products(conn, account_id)
     )
-    return Catalog.ordered(rows, order or [])
+    return Catalog.ordered(rows, order or [], fragments)
 
 
 def load(conn: sa.Connection, account_id: int, window_days: int) -> TrainingData:
-    catalog = load_catalog(conn, account_id)
+    catalog = load_catalog(conn, account_id, fragments=False)
     since = now_ms() - window_days * DAY_MS
-    users: dict[object, int] = {}
-    baskets: dict[str, int] = {}
-    cols: dict[str, list] = {"user": [], "item": [], "kind": [], "ts": [], "quantity": [], "basket": []}
-    index = catalog.index
     # A visitor who claimed to be a customer (with only the public site id) is learned from as that
     # customer; serving never does this (it reads each contact's own rows).
     claimed = claims.training_map(conn, account_id)
-    for row, r in enumerate(activity.iter_interactions(conn, account_id, since)):
-        item = index.get(r.product_id)
-        if item is None:
-            continue  # kept in the store; learned from once the product is in the catalog
-        # An anonymous order is a one-off customer of its own; an anonymous cart line, of its own too.
-        anonymous = ("order", r.order_number) if r.order_number else ("row", row)
-        who = claimed.get(r.contact_id, r.contact_id) if r.contact_id is not None else anonymous
-        cols["user"].append(users.setdefault(who, len(users)))
-        cols["item"].append(item)
-        cols["kind"].append(r.kind)
-        cols["ts"].append(r.ts)
-        cols["quantity"].append(r.quantity or 1.0)
-        cols["basket"].append(baskets.setdefault(r.order_number, len(baskets)) if r.order_number else -1)
+    parts = [list(zip(*part, strict=True))
+             for part in activity.iter_interactions(conn, account_id, since).partitions(CHUNK_ROWS)]
+    contact, product, kind, ts, quantity, order = (
+        [value for part in parts for value in part[column]] for column in range(6)) if parts else ([],) * 6
+    del parts
+    # Products not in the catalog are kept in the store, and learned from once they are in it.
+    item = pd.Index(catalog.ids).get_indexer(pd.Index(product, dtype=object)) if catalog.n else np.full(
+        len(product), -1)
+    keep = np.flatnonzero(item >= 0)
+    contact = np.array(contact, dtype=object)[keep]
+    order = np.array(order, dtype=object)[keep]
+    has_order = pd.notna(order) & (order != "")
+    # Users in order of first appearance: a contact (or the customer it claimed to be); an anonymous
+    # order is a one-off customer of its own, an anonymous cart line too.
+    anonymous = pd.isna(contact)
+    who = contact.copy()
+    if claimed:
+        who[~anonymous] = [claimed.get(c, c) for c in who[~anonymous]]
+    who[anonymous & has_order] = ["order:" + str(o) for o in order[anonymous & has_order]]
+    who[anonymous & ~has_order] = [f"row:{i}" for i in np.flatnonzero(anonymous & ~has_order)]
+    users, user_keys = pd.factorize(who, sort=False)
+    basket = np.full(len(keep), -1, np.int64)
+    if has_order.any():
+        basket[has_order] = pd.factorize(order[has_order], sort=False)[0]
+    qty = np.array(quantity, np.float64)[keep] if len(keep) else np.zeros(0)
     inter = Interactions(
-        np.array(cols["user"], np.int32), np.array(cols["item"], np.int32), np.array(cols["kind"], np.int8),
-        np.array(cols["ts"], np.int64), np.array(cols["quantity"], np.float32), np.array(cols["basket"], np.int64),
-        len(users), catalog.n,
+        users.astype(np.int32), item[keep].astype(np.int32), np.array(kind, np.int8)[keep] if len(keep) else
+        np.zeros(0, np.int8), np.array(ts, np.int64)[keep] if len(keep) else np.zeros(0, np.int64),
+        np.where(np.isnan(qty) | (qty == 0), 1.0, qty).astype(np.float32), basket, len(user_keys), catalog.n,
     )
-    contact_ids = np.array([who if isinstance(who, int) else -1 for who in users], np.int64)
+    contact_ids = np.array([k if isinstance(k, int) else -1 for k in user_keys], np.int64)
     watermark = int(inter.ts.max()) if len(inter) else 0
     return TrainingData(catalog, inter, contact_ids, watermark)
