@@ -190,11 +190,14 @@ def rank(candidates: Sequence[Candidates], k: int, n_items: int, exclude: sp.csr
     scores = _candidate_matrix(candidates, n_items)
     if exclude is not None and scores.nnz:  # excluded items out, all rows at once
         pattern = sp.csr_matrix((np.ones(scores.nnz, np.float32), scores.indices, scores.indptr), shape=scores.shape)
-        gone = sp.csr_matrix(pattern.multiply(exclude[:n])).tocoo()
+        gone = sp.csr_matrix(pattern.multiply(exclude[:n]))
         if gone.nnz:
+            gone.sort_indices()  # its (row, item) keys ascending: a binary search finds each candidate's
             rows = np.repeat(np.arange(n), np.diff(scores.indptr))
-            keep = ~np.isin(rows.astype(np.int64) * n_items + scores.indices,
-                            gone.row.astype(np.int64) * n_items + gone.col)
+            keys = rows.astype(np.int64) * n_items + scores.indices
+            out = np.repeat(np.arange(n, dtype=np.int64), np.diff(gone.indptr)) * n_items + gone.indices
+            at = np.minimum(np.searchsorted(out, keys), len(out) - 1)
+            keep = out[at] != keys
             scores = sp.csr_matrix((scores.data[keep], scores.indices[keep],
                                     np.r_[0, np.cumsum(np.bincount(rows[keep], minlength=n))]), shape=scores.shape)
     for row in range(n):
