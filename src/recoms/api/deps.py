@@ -16,7 +16,8 @@ from recoms.errors import BadRequest, Unauthorized
 from recoms.services.platform import Platform
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    """Async: a plain function dependency runs in the threadpool, a thread hop per request for nothing."""
     return request.app.state.platform
 
 
