@@ -3,7 +3,7 @@
 - `last_orders`: each contact's last order (contacts with at least two orders) is predicted from its
   history before that order, by models fitted on everything else (personal);
 - `last_days`: for shops that only know views, the last days' newly viewed items (personal);
-- `completions`: in the newest orders, one item hidden, the others the cart (also bought, cross-sell).
+- `completions`: in each contact's last order, one item hidden, the others the cart (also bought, cross-sell).
 Rankings are scored as the service answers: the model's candidates, then the bestsellers to fill K.
 """
 
@@ -144,15 +144,23 @@ def last_days(inter: Interactions, days: int = VIEW_DAYS, max_queries: int = MAX
 
 
 def completions(inter: Interactions, max_queries: int = MAX_QUERIES, seed: int = 0) -> Holdout | None:
-    """In the newest orders of two items or more, one item hidden at random; the rest is the cart."""
+    """In each sampled contact's last order of two items or more, one item hidden at random; the rest is the cart.
+
+    One order per contact, as for personal: the newest orders of a shop are mostly its most frequent
+    buyers' (and, in a bulk import, of one day), not its customers'.
+    """
     keys = order_keys(inter)
     rows = np.flatnonzero(keys >= 0)
     pairs = np.unique(np.stack([keys[rows], inter.item[rows].astype(np.int64)]), axis=1)
     order_ids, sizes = np.unique(pairs[0], return_counts=True)
     started = np.full(int(keys.max(initial=-1)) + 1, np.iinfo(np.int64).max, np.int64)
     np.minimum.at(started, keys[rows], inter.ts[rows])
+    owner = np.zeros(len(started), np.int64)
+    owner[keys[rows]] = inter.user[rows]
     big = order_ids[sizes >= 2]
-    newest = np.sort(big[np.argsort(-started[big], kind="stable")[:max_queries]])
+    big = big[np.lexsort((big, started[big], owner[big]))]  # by contact, then time
+    last = big[np.r_[owner[big][1:] != owner[big][:-1], True]] if len(big) else big
+    newest = np.sort(_sample(last, max_queries, seed))
     if len(newest) < MIN_QUERIES:
         return None
     held = np.zeros(len(inter), bool)
@@ -174,7 +182,7 @@ def completions(inter: Interactions, max_queries: int = MAX_QUERIES, seed: int =
     lengths = np.array([len(c) for c in contexts], np.int64)
     targets = _binary(np.arange(n), mine[1, starts], n, inter.n_items)
     exclude = _binary(np.repeat(np.arange(n), lengths), np.concatenate(contexts), n, inter.n_items)
-    return Holdout(f"one item hidden in each of the newest {n} orders", train,
+    return Holdout(f"one item hidden in each contact's last order ({n} orders)", train,
                    context_queries(contexts, int(train.ts.max(initial=0))), targets, exclude)
 
 
