@@ -98,6 +98,11 @@ class Pending:
                                 for kind, value in ids.items())
         return contact_id
 
+    def attach(self, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
+        """Identifiers nobody holds for a contact, written with the rows (before any slow path reads them)."""
+        self.identifiers.extend((account_id, kind, value, contact_id, self.received, verified)
+                                for kind, value in ids.items())
+
     def _take_id(self) -> int:
         if self.conn.dialect.name == "sqlite":
             # BEGIN IMMEDIATE: no other writer until commit, so the ids after the largest are ours.

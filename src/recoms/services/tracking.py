@@ -85,48 +85,75 @@ class _Request:
         return self._slow(lambda: self._resolve(ev), ev.ids)
 
     def _known(self, ids: dict[str, str]) -> int | None:
-        """The common cases, without a slow path: identifiers one contact holds already, or nobody holds.
-
-        Anything else (a merge, a new claim) takes `_resolve`. The answers are the ones it would give: a
-        visitor is the contact its device identifiers name; the shop's server is believed.
-        """
+        """The contact these identifiers name when no slow path is needed (None: it is): the answers
+        `contacts.resolve` (the shop's server vouches) or `contacts.resolve_claimed` (a browser or an app)
+        would give, with their writes held for the end of the transaction."""
         pairs = ids.items()
-        state = self.state
-        if any(pair not in state.held for pair in pairs):
-            state.lookup(self.conn, pairs)
-        if not self.verified and any(kind not in contacts.DEVICE_KINDS for kind in ids):
-            return self._claimed_again(ids, None)  # a browser naming a customer: a claim
-        held = [state.held[pair] for pair in pairs]
-        first = held[0]
-        if first is None:
-            if any(h is not None for h in held):
-                return None
-            contact_id = self.pending.new_contact(self.account_id, ids)
-            for pair in pairs:
-                state.held[pair] = contacts.Held(contact_id, True)
-            state.carts[contact_id] = []
-            return contact_id
-        if all(h is not None and h.contact_id == first.contact_id and h.verified for h in held):
-            return first.contact_id
-        return None
+        if any(pair not in self.state.held for pair in pairs):
+            self.state.lookup(self.conn, pairs)
+        return self._vouched(ids) if self.verified else self._claim(ids, None)
 
-    def _claimed_again(self, ids: dict[str, str], own: int | None) -> int | None:
-        """A browser's claim whose identifiers are all held already (a logged-in visitor's every event):
-        what `contacts.resolve_claimed` would answer — the visitor (`own`, else the one contact its device
-        identifiers name), with a claim on each verified customer holding the others — without its
-        statements; the claims are recorded with the transaction's rows. None: take the slow path."""
-        held = {kind: self.state.held[(kind, value)] for kind, value in ids.items()}
-        if any(h is None for h in held.values()):
-            return None  # something to attach
+    def _vouched(self, ids: dict[str, str]) -> int | None:
+        """Verified identifiers: nobody holds any (a new contact), or one contact holds those held, all
+        verified (it gets the others). Merges, adoptions and a second customer id take the slow path."""
+        state = self.state
+        held = {kind: state.held[(kind, value)] for kind, value in ids.items()}
+        holders = {h.contact_id for h in held.values() if h is not None}
+        if not holders:
+            return self._new_contact(ids)
+        if len(holders) > 1 or not all(h.verified for h in held.values() if h is not None):
+            return None
+        contact_id = holders.pop()
+        unheld = {kind: ids[kind] for kind, h in held.items() if h is None}
+        if "external_id" in unheld and self._has_customer_id(contact_id):
+            return None  # another customer sharing an email or phone: resolve decides
+        self._attach(contact_id, unheld, verified=True)
+        return contact_id
+
+    def _claim(self, ids: dict[str, str], own: int | None) -> int | None:
+        """Identifiers from a public key: the visitor (`own`, else the one contact its device identifiers
+        name, else a new one) gets the device identifiers nobody holds, and the customer identifiers nobody
+        holds as unverified; each verified customer holding one of the others gets a claim. None: the slow
+        path (no device identifier, or devices of two contacts)."""
+        state = self.state
+        held = {kind: state.held[(kind, value)] for kind, value in ids.items()}
         if own is None:
-            devices = {h.contact_id for kind, h in held.items() if kind in contacts.DEVICE_KINDS and h.verified}
-            if len(devices) != 1 or not all(h.verified for k, h in held.items() if k in contacts.DEVICE_KINDS):
+            devices = [h for kind, h in held.items() if kind in contacts.DEVICE_KINDS]
+            holders = {h.contact_id for h in devices if h is not None}
+            if not devices or len(holders) > 1 or not all(h.verified for h in devices if h is not None):
                 return None
-            own = devices.pop()
+            own = holders.pop() if holders else None
+        unheld = {kind: ids[kind] for kind, h in held.items() if h is None}
+        device_ids = {k: v for k, v in unheld.items() if k in contacts.DEVICE_KINDS}
+        if own is None:
+            own = self._new_contact(device_ids)
+        else:
+            self._attach(own, device_ids, verified=True)
+        self._attach(own, {k: v for k, v in unheld.items() if k in contacts.CUSTOMER_KINDS}, verified=False)
         for kind, h in held.items():
-            if kind in contacts.CUSTOMER_KINDS and h.verified and h.contact_id != own:  # type: ignore[union-attr]
-                self.pending.claims.add((self.account_id, own, h.contact_id))  # type: ignore[union-attr]
+            if h is not None and kind in contacts.CUSTOMER_KINDS and h.verified and h.contact_id != own:
+                self.pending.claims.add((self.account_id, own, h.contact_id))
         return own
+
+    def _new_contact(self, ids: dict[str, str]) -> int:
+        contact_id = self.pending.new_contact(self.account_id, ids)
+        for pair in ids.items():
+            self.state.held[pair] = contacts.Held(contact_id, True)
+        self.state.carts[contact_id] = []
+        return contact_id
+
+    def _attach(self, contact_id: int, ids: dict[str, str], verified: bool) -> None:
+        if ids:
+            self.pending.attach(self.account_id, contact_id, ids, verified)
+            for pair in ids.items():
+                self.state.held[pair] = contacts.Held(contact_id, verified)
+
+    def _has_customer_id(self, contact_id: int) -> bool:
+        """Whether a contact holds a verified customer id (stored, or attached in this transaction)."""
+        if any(kind == "external_id" and h is not None and h.contact_id == contact_id and h.verified
+               for (kind, _value), h in self.state.held.items()):
+            return True
+        return bool(contacts.verified_values(self.conn, self.account_id, contact_id, "external_id"))
 
     def _slow(self, resolve: Callable[[], int | None], ids: dict[str, str]) -> int | None:
         """A link, merge or claim: on the database as it is (pending rows written first), then the
@@ -159,22 +186,8 @@ class _Request:
     def link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         """The contact these identifiers name: linked and merged when verified, else the visitor's own."""
         self.state.lookup(self.conn, ids.items())
-        if not self.verified and own is not None:
-            found = self._claimed_again(ids, own)
-            if found is not None:
-                return found
-        held = [self.state.held[pair] for pair in ids.items()]
-        if self.verified and self._linked_already(held):
-            return held[0].contact_id  # type: ignore[union-attr]
-        return self._slow(lambda: self._link(ids, own), ids)
-
-    @staticmethod
-    def _linked_already(held: list[contacts.Held | None]) -> bool:
-        """What `contacts.resolve` would answer without a statement: every identifier verified and held by
-        one contact, which is the answer."""
-        first = held[0] if held else None
-        return first is not None and all(h is not None and h.contact_id == first.contact_id and h.verified
-                                         for h in held)
+        found = self._vouched(ids) if self.verified else self._claim(ids, own) if own is not None else None
+        return found if found is not None else self._slow(lambda: self._link(ids, own), ids)
 
     def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         if self.verified:

@@ -98,7 +98,8 @@ def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str
     return {kind: held for (kind, _value), held in held_many(conn, account_id, ids.items()).items()}
 
 
-def _identifiers_of(conn: sa.Connection, account_id: int, contact_id: int, kind: str) -> set[str]:
+def verified_values(conn: sa.Connection, account_id: int, contact_id: int, kind: str) -> set[str]:
+    """The values of one kind of identifier a contact holds, verified."""
     m = _mark(conn)
     rows = conn.exec_driver_sql(
         f"SELECT value FROM contact_identifiers WHERE contact_id = {m} AND account_id = {m} AND kind = {m} "
@@ -144,7 +145,7 @@ def resolve(
     found = {kind: h.contact_id for kind, h in held.items() if h.verified}
     primary = next((found[kind] for kind in KINDS if kind in found), None)
     new_customer_id = ids.get("external_id") if "external_id" not in found else None
-    if primary is not None and new_customer_id and _identifiers_of(conn, account_id, primary, "external_id"):
+    if primary is not None and new_customer_id and verified_values(conn, account_id, primary, "external_id"):
         primary = None  # another customer sharing an email or phone: a contact of its own
     if primary is None:
         primary = create_contact(conn, account_id)
@@ -206,8 +207,8 @@ def _attach(conn: sa.Connection, account_id: int, contact_id: int, ids: dict[str
 def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int, claimed: set[str]) -> bool:
     # Two contacts the shop itself knows by different customer ids are two people sharing, say, a
     # phone: keep them apart. `claimed` is a customer id `a` is about to receive.
-    ext_a = _identifiers_of(conn, account_id, a, "external_id") | claimed
-    ext_b = _identifiers_of(conn, account_id, b, "external_id")
+    ext_a = verified_values(conn, account_id, a, "external_id") | claimed
+    ext_b = verified_values(conn, account_id, b, "external_id")
     return not (ext_a and ext_b and not ext_a & ext_b)
 
 
