@@ -41,7 +41,9 @@ class ItemLists:
         n = len(indptr) - 1
         lengths = np.diff(indptr)
         row = np.repeat(np.arange(n), lengths)
-        order = np.lexsort((ids, -scores, row))
+        in_order = len(ids) < 2 or bool(np.all((row[1:] > row[:-1]) | (ids[1:] > ids[:-1])))
+        # Rows whose ids are in order (as `add` makes them) keep it through a stable sort by score.
+        order = np.lexsort((-scores, row)) if in_order else np.lexsort((ids, -scores, row))
         rank = np.arange(len(order)) - np.repeat(indptr[:-1], lengths)
         keep = order[rank < size]
         kept = np.minimum(lengths, size)
@@ -80,19 +82,21 @@ def add(a: Rows, b: Rows) -> Rows:
     """Row by row, the union of two lists with the scores of shared ids added (`sum_by_item` on every
     row at once: a in front, as the full scoring concatenates; zero scores stay candidates)."""
     n = len(a[0]) - 1
-    rows = np.concatenate([row_numbers(a[0]), row_numbers(b[0])])
-    ids = np.concatenate([a[1], b[1]]).astype(np.int64)
-    scores = np.concatenate([a[2], b[2]]).astype(np.float32)
-    order = np.lexsort((ids, rows))  # stable: an id's score from a comes before its score from b
-    rows, ids, scores = rows[order], ids[order], scores[order]
-    if len(rows) == 0:
+    if len(a[1]) + len(b[1]) == 0:
         return np.zeros(n + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
-    first = np.r_[True, (rows[1:] != rows[:-1]) | (ids[1:] != ids[:-1])]
+    width = np.int64(max(int(a[1].max(initial=0)), int(b[1].max(initial=0))) + 1)
+    keys = np.concatenate([row_numbers(a[0]) * width + a[1], row_numbers(b[0]) * width + b[1]])
+    scores = np.concatenate([a[2], b[2]]).astype(np.float32)
+    # Stable: an id's score from a comes before its score from b (and two sorted runs merge in one pass).
+    order = np.argsort(keys, kind="stable")
+    keys, scores = keys[order], scores[order]
+    first = np.r_[True, keys[1:] != keys[:-1]]
     starts = np.flatnonzero(first)
-    summed = np.zeros(len(starts), np.float32)
-    np.add.at(summed, np.cumsum(first) - 1, scores)  # as sum_by_item adds: 0 + a + b
-    indptr = np.r_[0, np.cumsum(np.bincount(rows[starts], minlength=n))].astype(np.int64)
-    return indptr, ids[starts].astype(np.int32), summed
+    summed = np.add.reduceat(scores, starts) if len(starts) else scores  # a + b, as sum_by_item adds
+    keys = keys[starts]
+    rows = keys // width
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n))].astype(np.int64)
+    return indptr, (keys - rows * width).astype(np.int32), summed
 
 
 def scale_rows_by_peak(rows: Rows) -> Rows:
