@@ -1,0 +1,168 @@
+"""One transaction for many events: the identity shortcuts give what the slow paths (store.contacts'
+resolve and resolve_claimed, one event at a time) give; rows held until the end follow merges; a failed
+event leaves nothing behind for the next ones; requests grouped together see each other's event ids."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from recoms.services import tracking
+from recoms.services.accounts import create_account
+from recoms.services.contacts import unmerge
+from recoms.services.tracking import ingest, parse_events, store_requests
+from recoms.store.tables import contact_claims, contact_identifiers, events, interactions, orders, products
+from tests.conftest import envelope
+
+T0 = 1_760_000_000_000
+
+
+def history(seed: int, n: int) -> list[dict]:
+    """Events whose identifiers collide on purpose: devices shared by customers, customers on several
+    devices, emails given before the customer id, logins from the browser and from the shop's server."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        info: dict = {}
+        if rng.random() < 0.45:
+            info["externalCustomerId"] = f"c{rng.randrange(6)}"
+        if rng.random() < 0.45:
+            info["user_email"] = f"e{rng.randrange(6)}@shop.test"
+        kind = rng.choice(["ProductPage", "ProductPage", "StatusCart", "CustomerData"])
+        payload = ({"productKey": f"P{rng.randrange(5)}"} if kind == "ProductPage" else
+                   {"Products": [{"productKey": f"P{rng.randrange(5)}", "quantity": 1}]} if kind == "StatusCart"
+                   else {})
+        event = envelope(kind, payload, sc=f"d{rng.randrange(8)}", ts=T0 + i)
+        if kind == "CustomerData":
+            del event["CustomerData"]
+            event["GeneralInfo"].update(info or {"user_email": f"e{rng.randrange(6)}@shop.test"})
+        else:
+            event["GeneralInfo"].update(info)
+        out.append(event)
+    return out
+
+
+def identity_shape(engine: sa.Engine, account_id: int) -> tuple:
+    """The account's people as sets of (kind, value, verified), with their claims and their events, free of
+    contact ids (two accounts built the same way compare equal)."""
+    ci = contact_identifiers
+    with engine.connect() as conn:
+        held: dict[int, set] = {}
+        for r in conn.execute(sa.select(ci.c.contact_id, ci.c.kind, ci.c.value, ci.c.verified)
+                              .where(ci.c.account_id == account_id)):
+            held.setdefault(r.contact_id, set()).add((r.kind, r.value, bool(r.verified)))
+        name = {contact: frozenset(ids) for contact, ids in held.items()}
+        claims = {(name.get(r.contact_id), name.get(r.claimed_id)) for r in conn.execute(
+            sa.select(contact_claims.c.contact_id, contact_claims.c.claimed_id)
+            .where(contact_claims.c.account_id == account_id))}
+        per_person = Counter(name.get(r.contact_id) for r in conn.execute(
+            sa.select(events.c.contact_id).where(events.c.account_id == account_id)))
+    return frozenset(name.values()), frozenset(claims), frozenset(per_person.items())
+
+
+@pytest.mark.parametrize("sources", [("web",), ("api",), ("web", "api")])
+def test_one_transaction_gives_the_people_the_slow_paths_give_one_event_at_a_time(platform, monkeypatch, sources):
+    """A group commit's requests (one event each, from the browser or the shop's server) in one transaction,
+    against each event in a transaction of its own through the slow paths only."""
+    engine = platform.engine
+    batch = create_account(engine, "batched")["account_id"]
+    alone = create_account(engine, "one by one")["account_id"]
+    rng = random.Random(5)
+    requests = [(event, rng.choice(sources)) for event in history(seed=11, n=200)]
+    with engine.begin() as conn:
+        results = store_requests(conn, [(batch, source, parse_events([event])) for event, source in requests])
+    assert all(r.accepted == 1 for r in results)
+    monkeypatch.setattr(tracking._Request, "_vouched", lambda self, ids: None)
+    monkeypatch.setattr(tracking._Request, "_claim", lambda self, ids, own: None)
+    for event, source in requests:
+        assert ingest(engine, alone, [event], source).accepted == 1
+    people, claims, histories = identity_shape(engine, batch)
+    assert (people, claims, histories) == identity_shape(engine, alone)
+    if len(sources) == 2:  # the history is one that exercises merges and claims
+        assert claims and any(len({kind for kind, _v, _ok in person}) < len(person) for person in people)
+
+
+def test_rows_held_in_the_transaction_follow_a_merge_and_go_home_when_it_is_undone(platform):
+    engine = platform.engine
+    account = create_account(engine, "merge in a batch")["account_id"]
+    result = ingest(engine, account, [
+        envelope("ProductPage", {"productKey": "P1"}, sc="laptop", ts=T0),  # a new visitor
+        envelope("ProductPage", {"productKey": "P2"}, sc="phone", ts=T0 + 1, user_email="a@shop.test"),
+        envelope("ProductPage", {"productKey": "P3"}, sc="laptop", ts=T0 + 2, user_email="a@shop.test"),  # merge
+    ], "api")
+    assert result.accepted == 3
+    with engine.connect() as conn:
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+        origins = dict(conn.execute(sa.select(events.c.ts, events.c.origin_contact_id)
+                                    .where(events.c.account_id == account)).all())
+    assert owners["P1"] == owners["P2"] == owners["P3"]  # the laptop's visitor is the customer now
+    laptop = origins[T0]
+    assert laptop is not None and laptop != owners["P1"]  # its first event remembers where it came from
+    unmerge(engine, account, contact_id=laptop)
+    with engine.connect() as conn:
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+    assert owners["P1"] == laptop and owners["P2"] != laptop
+
+
+def test_an_event_refused_after_it_made_a_contact_leaves_none_for_the_next_events(platform):
+    engine = platform.engine
+    account = create_account(engine, "refused")["account_id"]
+    device = {"eventName": "orderUpdated", "userPseudoId": "new-device", "datetime": T0,
+              "params": {"orderNumber": "nobody-knows"}}
+    viewed = {"eventName": "productViewed", "userPseudoId": "new-device", "datetime": T0 + 1,
+              "params": {"productKey": "P1"}}
+    result = ingest(engine, account, [device, viewed], "mobile", "mobile")
+    assert result.accepted == 1 and "not known" in result.errors[0]["reason"]
+    with engine.connect() as conn:
+        holder = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
+            contact_identifiers.c.account_id == account)).scalar_one()
+        viewer = conn.execute(sa.select(interactions.c.contact_id).where(
+            interactions.c.account_id == account)).scalar_one()
+    assert viewer == holder
+
+
+def test_requests_stored_together_see_each_others_event_ids(platform):
+    engine = platform.engine
+    account = create_account(engine, "grouped keys")["account_id"]
+    event = envelope("ProductPage", {"productKey": "P1"}, sc="v", ts=T0, eventId="same")
+    with engine.begin() as conn:
+        first, second = store_requests(conn, [(account, "api", parse_events([event])),
+                                              (account, "api", parse_events([event]))])
+    assert first.accepted == second.accepted == 1
+    assert not first.duplicates and "already stored" in second.duplicates[0]["reason"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events)
+                            .where(events.c.account_id == account)).scalar() == 1
+
+
+def test_a_cancellation_in_the_same_transaction_as_its_order_takes_the_purchases_back(platform):
+    engine = platform.engine
+    account = create_account(engine, "cancel")["account_id"]
+    bought = envelope("PurchasedItems", {"OrderNumber": "o1", "Products": [{"product_id": "P1"}]}, sc="v", ts=T0)
+    cancelled = {"eventName": "orderCancelled", "userPseudoId": "app-1", "datetime": T0 + 1,
+                 "params": {"orderNumber": "o1"}}
+    with engine.begin() as conn:
+        store_requests(conn, [(account, "api", parse_events([bought])),
+                              (account, "mobile", parse_events([cancelled], "mobile"))])
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(orders.c.status).where(orders.c.account_id == account)).scalar() == "cancelled"
+        assert conn.execute(sa.select(sa.func.count()).select_from(interactions).where(
+            interactions.c.account_id == account, interactions.c.kind == 3)).scalar() == 0
+
+
+def test_a_product_update_after_a_page_view_in_the_same_transaction_wins(platform):
+    engine = platform.engine
+    account = create_account(engine, "prices")["account_id"]
+    result = ingest(engine, account, [
+        envelope("ProductUpdate", [{"product_id": "P1", "name": "One", "price": 10}], sc="v", ts=T0),
+        envelope("ProductPage", {"productKey": "P1", "price": 12}, sc="v", ts=T0 + 1),
+        envelope("ProductUpdate", [{"product_id": "P1", "price": 15}], sc="v", ts=T0 + 2),
+    ], "api")
+    assert result.accepted == 3
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(products.c.price).where(products.c.account_id == account)).scalar() == 15
