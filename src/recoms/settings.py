@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     training_window_days: int = Field(365, ge=1, description="events older than this are not trained on")
     tuning_time_factor: float = Field(
         2.0, ge=0, description="training tunes each shop's algorithms on its own held-out orders for at most this "
-        "many times its untuned training time (at least 5 s); 0 = no tuning (the shop's regime defaults)"
+        "many times its untuned training time (at least 5 s, but at most 2.5 times a shorter training); "
+        "0 = no tuning (the shop's regime defaults)"
     )
     attribution_window_days: float = Field(
         7.0, gt=0, description="a purchase of a recommended product by the same contact within this many days of "

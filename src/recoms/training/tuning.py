@@ -27,11 +27,15 @@ K = 10
 MAX_ROUNDS = 3
 CHUNK = 1000  # held-out queries scored at once (bounds the memory of the parts)
 MIN_BUDGET_SECONDS = 5.0  # a small shop trains in a second or two: tuning it still needs a few seconds
+MAX_FLOOR_FACTOR = 2.5  # ... but never more than this many times its training, however small
 
 
 def budget_for(time_factor: float, untuned_seconds: float) -> float:
     """Seconds the tuning may take: `time_factor` times the untuned training (0: no tuning)."""
-    return 0.0 if time_factor <= 0 else max(time_factor * untuned_seconds, MIN_BUDGET_SECONDS)
+    if time_factor <= 0:
+        return 0.0
+    floor = min(MIN_BUDGET_SECONDS, MAX_FLOOR_FACTOR * untuned_seconds)
+    return max(time_factor * untuned_seconds, floor)
 
 
 def start_params(cls: type[Recommender], regime: Regime | None, explicit: dict[str, Any]) -> dict[str, Any]:
