@@ -1,6 +1,7 @@
-"""kill -9 during ingestion, on PostgreSQL: no acknowledged event is lost, none is stored twice after the
-client's retries. A client sends batches (each event with its own id) and retries each until it is
-acknowledged; meanwhile the server is killed and restarted, again and again.
+"""kill -9 during ingestion, on SQLite and on PostgreSQL: no acknowledged event is lost, none is stored
+twice after the clients' retries. A shop's server sends batches and a browser single events (each event
+with its own id), each retried until it is acknowledged; meanwhile the server is killed and restarted,
+again and again.
 
 RECOMS_KILL_CYCLES sets the number of kills (CI runs a few; the issue's acceptance run used 20).
 """
@@ -29,7 +30,6 @@ from recoms.store.db import make_engine
 from recoms.store.tables import events, interactions
 from tests.conftest import POSTGRES
 
-pytestmark = pytest.mark.skipif(not POSTGRES, reason="needs RECOMS_TEST_POSTGRES_URL")
 CYCLES = int(os.environ.get("RECOMS_KILL_CYCLES", "3"))
 BATCH = 50
 
@@ -44,7 +44,8 @@ class Server:
     def __init__(self, database_url: str, tmp: Path) -> None:
         self.port = free_port()
         self.env = {**os.environ, "RECOMS_DATABASE_URL": database_url, "RECOMS_ARTIFACTS_DIR": str(tmp),
-                    "RECOMS_LOG_LEVEL": "error", "RECOMS_RATE_LIMIT_PER_KEY_PER_SECOND": "0"}
+                    "RECOMS_LOG_LEVEL": "error", "RECOMS_RATE_LIMIT_PER_KEY_PER_SECOND": "0",
+                    "RECOMS_RATE_LIMIT_PER_SITE_PER_SECOND": "0", "RECOMS_JOBS": "false"}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -66,12 +67,15 @@ class Server:
         self.proc.wait(10)
 
 
-def send_until_acknowledged(port: int, key: str, batch: list[dict], stop: threading.Event) -> dict:
+def send_until_acknowledged(port: int, batch: list[dict] | dict, stop: threading.Event, key: str | None = None) -> dict:
+    """Post until answered 200: with the shop's key to /api/v1/events, else as a browser to the tracker."""
     body = json.dumps(batch).encode()
-    auth = "Basic " + base64.b64encode(f"shop:{key}".encode()).decode()
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"shop:{key}".encode()).decode()
+    path = "/api/v1/events" if key else "/api/v2/tracking"
     while not stop.is_set():
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/events", data=body, method="POST",
-                                         headers={"Content-Type": "application/json", "Authorization": auth})
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as r:
                 return json.loads(r.read())
@@ -80,9 +84,13 @@ def send_until_acknowledged(port: int, key: str, batch: list[dict], stop: thread
     raise AssertionError("stopped before the batch was acknowledged")
 
 
-def test_kill_9_during_ingestion_loses_and_doubles_nothing(postgres_url, tmp_path):
-    engine = make_engine(postgres_url)
-    server = Server(postgres_url, tmp_path)
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_kill_9_during_ingestion_loses_and_doubles_nothing(store, request, tmp_path):
+    if store == "postgres" and not POSTGRES:
+        pytest.skip("needs RECOMS_TEST_POSTGRES_URL")
+    url = request.getfixturevalue("postgres_url") if store == "postgres" else f"sqlite:///{tmp_path}/kill.db"
+    engine = make_engine(url)
+    server = Server(url, tmp_path)
     server.start()  # migrates the schema before the account is created
     account = create_account(engine, "kill test")
     acknowledged: set[str] = set()
@@ -94,23 +102,35 @@ def test_kill_9_during_ingestion_loses_and_doubles_nothing(postgres_url, tmp_pat
             batch = [{"GeneralInfo": {"eventName": "ProductPage", "eventId": f"b{n}-e{i}",
                                       "cookies": {"sc": f"visitor-{i % 7}"}},
                       "ProductPage": {"productKey": f"P{i}"}} for i in range(BATCH)]
-            result = send_until_acknowledged(server.port, account["api_key"], batch, stop)
+            result = send_until_acknowledged(server.port, batch, stop, account["api_key"])
             assert result["accepted"] == BATCH and not result["errors"], result
             acknowledged.update(e["GeneralInfo"]["eventId"] for e in batch)
             n += 1
             if n >= CYCLES * 8 and done.is_set():
                 return
 
-    thread = threading.Thread(target=client, daemon=True)
-    thread.start()
+    def browser() -> None:  # one event a request, as the tracker script sends them
+        n = 0
+        while not stop.is_set() and not (done.is_set() and n >= CYCLES * 8):
+            event = {"GeneralInfo": {"eventName": "ProductPage", "eventId": f"s{n}", "siteId": account["site_id"],
+                                     "cookies": {"sc": f"browser-{n % 5}"}}, "ProductPage": {"productKey": "P1"}}
+            result = send_until_acknowledged(server.port, event, stop)
+            assert result["accepted"] == 1 and not result["errors"], result
+            acknowledged.add(f"s{n}")
+            n += 1
+
+    threads = [threading.Thread(target=client, daemon=True), threading.Thread(target=browser, daemon=True)]
+    for thread in threads:
+        thread.start()
     try:
         for _ in range(CYCLES):
             time.sleep(random.uniform(0.2, 0.8))
             server.kill()
             server.start()
         done.set()
-        thread.join(120)
-        assert not thread.is_alive(), "the client did not finish"
+        for thread in threads:
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in threads), "a client did not finish"
     finally:
         stop.set()
         server.kill()
@@ -121,7 +141,7 @@ def test_kill_9_during_ingestion_loses_and_doubles_nothing(postgres_url, tmp_pat
             interactions.c.account_id == account["account_id"])).scalar()
     print(f"kill -9 cycles: {CYCLES}; events acknowledged: {len(acknowledged)}; stored: {len(stored)} "
           f"({len(set(stored))} distinct); lost: {len(acknowledged - set(stored))}; views applied: {views}")
-    assert len(acknowledged) >= CYCLES * 8 * BATCH
+    assert len(acknowledged) >= CYCLES * 8 * (BATCH + 1)
     assert set(stored) >= acknowledged  # nothing acknowledged is lost
     assert len(stored) == len(set(stored))  # nothing is stored twice
     assert views == len(stored)  # and no effect was applied twice
