@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     training_window_days: int = Field(365, ge=1, description="events older than this are not trained on")
     tuning_time_factor: float = Field(
         2.0, ge=0, description="training tunes each shop's algorithms on its own held-out orders for at most this "
-        "many times its untuned training time (at least 5 s, but at most 2.5 times a shorter training); "
+        "many times its untuned training time (at least 5 s, but at most 2.5 times a shorter "
+        "training, and at least 1 s); "
         "0 = no tuning (the shop's regime defaults)"
     )
     attribution_window_days: float = Field(

@@ -26,15 +26,16 @@ from recoms.training.regime import Regime, detect
 K = 10
 MAX_ROUNDS = 3
 CHUNK = 1000  # held-out queries scored at once (bounds the memory of the parts)
-MIN_BUDGET_SECONDS = 5.0  # a small shop trains in a second or two: tuning it still needs a few seconds
-MAX_FLOOR_FACTOR = 2.5  # ... but never more than this many times its training, however small
+MIN_BUDGET_SECONDS = 5.0  # a small shop trains in a second or two: tuning it still needs a few seconds,
+MAX_FLOOR_FACTOR = 2.5  # but no more than this many times its training,
+ALWAYS_SECONDS = 1.0  # unless that is below a second (a tiny shop tunes in a fraction of one)
 
 
 def budget_for(time_factor: float, untuned_seconds: float) -> float:
     """Seconds the tuning may take: `time_factor` times the untuned training (0: no tuning)."""
     if time_factor <= 0:
         return 0.0
-    floor = min(MIN_BUDGET_SECONDS, MAX_FLOOR_FACTOR * untuned_seconds)
+    floor = min(MIN_BUDGET_SECONDS, max(MAX_FLOOR_FACTOR * untuned_seconds, ALWAYS_SECONDS))
     return max(time_factor * untuned_seconds, floor)
 
 
