@@ -87,13 +87,17 @@ class CoPurchase(Recommender):
         scoring = {k: self.params[k] for k in ("alpha", "customer_weight")}
         lists = getattr(self, "lists", None)
         if lists is None or lists.params != scoring:
-            alpha, w = float(scoring["alpha"]), float(scoring["customer_weight"])
-            rows = self._list_part(self.in_baskets, self.basket_counts, alpha)
-            if w > 0:
-                customers = self._list_part(self.by_customers, self.customer_counts, alpha)
-                rows = il.add((rows[0], rows[1], rows[2] * (1.0 - w)), (customers[0], customers[1], customers[2] * w))
-            lists = self.lists = il.ItemLists.ranked(rows, scoring)
+            lists = self.lists = il.ItemLists.ranked(self.answer_rows(), scoring)
         return lists
+
+    def answer_rows(self) -> il.Rows:
+        """`recommend` of every one-product query at once, unranked and whole."""
+        alpha, w = float(self.params["alpha"]), float(self.params["customer_weight"])
+        rows = self._list_part(self.in_baskets, self.basket_counts, alpha)
+        if w > 0:
+            customers = self._list_part(self.by_customers, self.customer_counts, alpha)
+            rows = il.add((rows[0], rows[1], rows[2] * (1.0 - w)), (customers[0], customers[1], customers[2] * w))
+        return rows
 
     @staticmethod
     def _list_part(pairs: nb.Neighbours, counts: np.ndarray, alpha: float) -> il.Rows:

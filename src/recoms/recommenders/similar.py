@@ -66,11 +66,14 @@ class Similar(Recommender):
         scoring = {"content_weight": self.params["content_weight"]}
         lists = getattr(self, "lists", None)
         if lists is None or lists.params != scoring:
-            w = float(scoring["content_weight"])
-            c, v = self.content, self.coview
-            lists = self.lists = il.ItemLists.ranked(
-                il.add((c.indptr, c.indices, c.scores * w), (v.indptr, v.indices, v.scores * (1.0 - w))), scoring)
+            lists = self.lists = il.ItemLists.ranked(self.answer_rows(), scoring)
         return lists
+
+    def answer_rows(self) -> il.Rows:
+        """`recommend` of every one-product query at once, unranked and whole."""
+        w = float(self.params["content_weight"])
+        c, v = self.content, self.coview
+        return il.add((c.indptr, c.indices, c.scores * w), (v.indptr, v.indices, v.scores * (1.0 - w)))
 
     def item_list(self, item: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
         lists = getattr(self, "lists", None)
