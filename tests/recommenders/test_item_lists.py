@@ -101,3 +101,27 @@ def test_a_snapshot_without_lists_scores_in_full():
     old = get_algorithm("similar")().load_state(arrays, catalog.items)
     assert old.item_list(0) is None
     assert len(old.recommend([Query(context=np.array([0], np.int32))])[0][0]) > 0
+
+
+def test_one_training_computes_each_neighbour_list_once():
+    catalog, inter = shop()
+    similar = get_algorithm("similar")().fit(inter, catalog.items)
+    upsell = get_algorithm("upsell")().fit(inter, catalog.items)
+    cross_sell = get_algorithm("cross_sell")().fit(inter, catalog.items)
+    assert upsell.alternatives.content is similar.content and upsell.alternatives.coview is similar.coview
+    assert upsell.complements.in_baskets is cross_sell.in_baskets
+    _, other = shop(seed=2)  # other data: computed afresh
+    assert get_algorithm("similar")().fit(other, catalog.items).coview is not similar.coview
+
+
+def test_ties_at_the_size_cut_go_to_the_lowest_index():
+    catalog, _ = shop()
+
+    class Flat(get_algorithm("bestsellers")):
+        def recommend(self, queries):
+            ids = np.arange(catalog.n, dtype=np.int32)[::-1].copy()
+            return [(ids, np.ones(catalog.n, np.float32))]
+
+    model = Flat().fit(Interactions.empty(0, catalog.n), catalog.items)
+    allowed = np.flatnonzero(catalog.recommendable)
+    assert rules_engine.recommend(model, [], catalog, Query(), 3) == allowed[:3].tolist()
