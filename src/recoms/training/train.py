@@ -90,6 +90,7 @@ def fit_models(interactions: Interactions, items: Items, sources: list[DataSourc
     tunable = sorted((name for name in names if get_algorithm(name).tuning_space), key=lambda n: -timings[n])
     budget = tuning.budget_for(tuning_factor, untuned)
     quality: dict[str, Any] = {}
+    shared: dict[str, Any] = {}  # held-out splits the algorithms share (and, through them, fitted lists)
     tuning_started = time.perf_counter()
     for i, name in enumerate(tunable):
         left = budget - (time.perf_counter() - tuning_started)
@@ -99,7 +100,7 @@ def fit_models(interactions: Interactions, items: Items, sources: list[DataSourc
         models[name], report = tuning.tune(
             get_algorithm(name), interactions, items, explicit=learned,
             budget=max(share, 0.0), regime=regime, variants=True, extra=serving, full=models[name],
-            time_factor=tuning_factor, fit_seconds=timings[name],
+            time_factor=tuning_factor, fit_seconds=timings[name], shared=shared,
         )
         quality[name] = report.to_json()
         log.info("tuned %s for %s: %s %s", name, log_as, report.status, report.chosen)

@@ -173,10 +173,17 @@ def baseline_figures(holdout: ho.Holdout, popular: np.ndarray, history: bool) ->
 
 
 def holdouts_for(cls: type[Recommender], inter: Interactions, params: dict[str, Any], regime: Regime,
-                 seed: int) -> list[ho.Holdout | None]:
-    """The holdout of the served mode, then those of the variants (same held-out rows, other targets)."""
+                 seed: int, shared: dict[str, Any] | None = None) -> list[ho.Holdout | None]:
+    """The holdout of the served mode, then those of the variants (same held-out rows, other targets).
+
+    shared: holdouts kept for the next algorithm of one training (also_bought and cross_sell share the
+    completions, and through the same training rows the co-purchase lists their fits compute).
+    """
     if cls.needs == "products":
-        return [ho.completions(inter, seed=seed)]
+        shared = {} if shared is None else shared
+        if "completions" not in shared:
+            shared["completions"] = ho.completions(inter, seed=seed)
+        return [shared["completions"]]
     if not cls.uses_history:
         return [None]
     if regime.name == "views":
@@ -190,7 +197,7 @@ def tune(
     cls: type[Recommender], inter: Interactions, items: Items, explicit: dict[str, Any] | None = None,
     time_factor: float = 2.0, budget: float | None = None, regime: Regime | None = None, variants: bool = False,
     seed: int = 0, extra: dict[str, dict[str, Any]] | None = None, start_from_regime: bool = True,
-    full: Recommender | None = None, fit_seconds: float | None = None,
+    full: Recommender | None = None, fit_seconds: float | None = None, shared: dict[str, Any] | None = None,
 ) -> tuple[Recommender, Report]:
     """Fit `cls` on `inter` with params tuned on the shop's own held-out events (see the module doc).
 
@@ -200,6 +207,7 @@ def tune(
     serving params (a data source's) whose held-out figures the report should carry. full: the model
     already fitted on everything with the starting params (kept unless a learned param changes), and
     fit_seconds what that fit took: tuning refits on the held-out split, so a budget below that is none.
+    shared: what one training's tunings share (`holdouts_for`).
     """
     started = time.monotonic()
     explicit = dict(explicit or {})
@@ -232,7 +240,7 @@ def tune(
         why = ("nothing to tune: explicit params" if not space else "tuning is off: the regime's defaults"
                if time_factor <= 0 else "no tuning time left in the budget: the regime's defaults")
         return done("not tuned", why, start)
-    holdouts = holdouts_for(cls, inter, start, regime, seed)
+    holdouts = holdouts_for(cls, inter, start, regime, seed, shared)
     main = holdouts[0]
     if main is None:
         return done("too little data", f"too little data to tune (fewer than {ho.MIN_QUERIES} contacts with an "
