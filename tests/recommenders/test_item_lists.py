@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
 from recoms.domain.rules import parse_rules
-from recoms.recommenders import item_lists
+from recoms.recommenders import item_lists, neighbours
 from recoms.recommenders import rules as rules_engine
 from recoms.recommenders.base import CART, PURCHASE, VIEW, Interactions, Query
 from recoms.recommenders.catalog import Catalog
@@ -112,6 +114,10 @@ def test_one_training_computes_each_neighbour_list_once():
     assert upsell.complements.in_baskets is cross_sell.in_baskets
     _, other = shop(seed=2)  # other data: computed afresh
     assert get_algorithm("similar")().fit(other, catalog.items).coview is not similar.coview
+    kept = len(neighbours._shared)
+    del other
+    gc.collect()
+    assert len(neighbours._shared) < kept  # gone with the training's data: a server keeps no old lists
 
 
 def test_ties_at_the_size_cut_go_to_the_lowest_index():

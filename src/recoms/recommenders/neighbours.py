@@ -20,7 +20,7 @@ from recoms.recommenders.catalog import tokens
 
 BLOCK = 2048
 T = TypeVar("T")
-_shared: list[tuple[tuple[weakref.ref, ...], tuple, object]] = []
+_shared: dict[tuple, tuple[tuple[weakref.ref, ...], object]] = {}
 _shared_lock = threading.Lock()
 
 
@@ -28,16 +28,18 @@ def shared(owners: tuple[object, ...], key: tuple, make: Callable[[], T]) -> T:
     """`make()`, computed once for the same owners (one training's interactions and items) and key.
 
     Algorithms read the same lists: similar and upsell the co-views and content, also_bought, cross_sell
-    and upsell the co-purchases; one training computes each once. Entries go with their owners.
+    and upsell the co-purchases; one training computes each once. An entry goes when an owner goes.
     """
+    slot = (*(id(o) for o in owners), *key)
     with _shared_lock:
-        _shared[:] = [e for e in _shared if all(ref() is not None for ref in e[0])]
-        for refs, k, value in _shared:
-            if k == key and all(ref() is o for ref, o in zip(refs, owners, strict=True)):
-                return value  # type: ignore[return-value]
+        found = _shared.get(slot)
+        if found is not None and all(ref() is o for ref, o in zip(found[0], owners, strict=True)):
+            return found[1]  # type: ignore[return-value]
     value = make()
     with _shared_lock:
-        _shared.append((tuple(weakref.ref(o) for o in owners), key, value))
+        _shared[slot] = (tuple(weakref.ref(o) for o in owners), value)
+    for o in owners:
+        weakref.finalize(o, _shared.pop, slot, None)
     return value
 
 
