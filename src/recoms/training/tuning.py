@@ -258,7 +258,7 @@ def tune(
     best, trials = search(scorer, start, serving, time.monotonic() + share * (deadline - time.monotonic()))
     best_scores = scorer([best])[0]
     variant_params, variant_reports, other_scorer = [], [], None
-    if other is not None:  # the other way of treating bought items, on the same fit
+    if other is not None and time.monotonic() < deadline:  # the other way of treating bought items, same fit
         when = {"exclude_purchased": not best.get("exclude_purchased", True)}
         other_scorer = _Scorer(fitted, other, popular)
         v_start = {**best, **when}
