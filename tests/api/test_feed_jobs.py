@@ -237,6 +237,7 @@ def test_imports_interrupted_by_a_restart_are_marked_failed(make_server):
 
 @pytest.mark.parametrize("allowed", [False, True])
 def test_scheduled_pulls_use_the_same_fetcher(make_server, feeds, allowed, monkeypatch):
+    from recoms.services import jobs as jobs_module
     from recoms.services.jobs import Jobs
     from recoms.store.accounts import update_account
 
@@ -246,6 +247,10 @@ def test_scheduled_pulls_use_the_same_fetcher(make_server, feeds, allowed, monke
     account = create_account(platform.engine, f"pull-{uuid.uuid4().hex[:6]}", "extra")
     with platform.engine.begin() as conn:
         update_account(conn, account["account_id"], feed_url=feeds.url("/feed.xml"))
+    # The session's store holds other tests' accounts with feed URLs too: this tick pulls only this one.
+    every_account = jobs_module.list_accounts
+    monkeypatch.setattr(jobs_module, "list_accounts",
+                        lambda conn: [a for a in every_account(conn) if a.id == account["account_id"]])
     Jobs(platform).tick()
     auth = basic(account["api_key"])
     product = client.get("/api/v1/products/F1", headers=auth)
