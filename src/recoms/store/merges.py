@@ -20,6 +20,13 @@ cm = contact_merges
 MOVED = (contact_identifiers, interactions, events, orders)
 
 
+def move_sql(table: str, mark: str) -> str:
+    """A merge's move of one table's rows (winner, loser, account, loser): by the (account, contact) index
+    of each table (tests/store/test_identity_plan.py pins it)."""
+    return (f"UPDATE {table} SET contact_id = {mark}, origin_contact_id = COALESCE(origin_contact_id, {mark}) "
+            f"WHERE account_id = {mark} AND contact_id = {mark}")
+
+
 def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
     """Move everything of `loser` to `winner`; `loser` remains as a pointer. The merge's record id.
 
@@ -27,9 +34,7 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
     contact once per device, and SQLAlchemy's statement building cost more than the updates."""
     m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for table in MOVED:
-        conn.exec_driver_sql(
-            f"UPDATE {table.name} SET contact_id = {m}, origin_contact_id = COALESCE(origin_contact_id, {m}) "
-            f"WHERE account_id = {m} AND contact_id = {m}", (winner, loser, account_id, loser))
+        conn.exec_driver_sql(move_sql(table.name, m), (winner, loser, account_id, loser))
     loser_cart = _cart(conn, account_id, loser)
     cart_moved = loser_cart is not None and _cart(conn, account_id, winner) is None
     if cart_moved:
