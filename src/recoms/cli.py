@@ -82,7 +82,8 @@ def serve(
     if settings.jobs:
         command = [sys.executable, "-m", "recoms", "jobs", "--parent", str(os.getpid())]
         runner = subprocess.Popen(command)  # noqa: S603 - our own interpreter and module
-    os.environ["RECOMS_JOBS"] = "false"  # for the workers, which read their settings anew
+    os.environ["RECOMS_JOBS"] = "false"  # for the workers: forked from here, they read their settings anew
+    get_settings.cache_clear()
     try:
         run_server(settings, host or settings.host, port or settings.port, workers)
     finally:

@@ -99,9 +99,11 @@ def test_two_workers_serve_and_the_jobs_run_once(shop_db):
         assert sum("-m recoms jobs" in role for role in roles) == 1, roles
         assert len(children) >= 3, roles  # the jobs process and two HTTP workers
 
-        for _ in range(20):  # each connection may land on either worker: all of them serve
+        for _ in range(30):  # each connection may land on either worker: all of them serve, none runs jobs
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
                 assert json.loads(r.read())["status"] == "ready"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                assert "recoms_background_jobs_running 0.0" in r.read().decode()
     finally:
         proc.terminate()
         proc.wait(30)

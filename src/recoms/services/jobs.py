@@ -10,6 +10,8 @@ import logging
 import threading
 import time
 
+from prometheus_client import Gauge
+
 from recoms.services.feed_jobs import FeedJobs
 from recoms.services.platform import Platform
 from recoms.store.accounts import list_accounts
@@ -18,6 +20,7 @@ from recoms.training.train import train_account
 
 log = logging.getLogger(__name__)
 PURGE_SECONDS = 3600.0
+RUNNING = Gauge("recoms_background_jobs_running", "1 when this process runs the background jobs (training, feed pulls)")
 
 
 class Jobs:
@@ -32,9 +35,11 @@ class Jobs:
         self.feeds.recover()
         self._thread = threading.Thread(target=self._run, name="recoms-jobs", daemon=True)
         self._thread.start()
+        RUNNING.set(1)
 
     def stop(self) -> None:
         self._stop.set()
+        RUNNING.set(0)
         self.feeds.shutdown()
 
     def _due(self, name: str, every: float) -> bool:
