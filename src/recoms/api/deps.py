@@ -63,7 +63,9 @@ def scope(*names: str):
     """An API key holding any of these scopes (401 without a key, 403 with a key lacking them), within
     its rate limit; an address that sent too many wrong keys is refused before its key is looked at."""
 
-    def dependency(request: Request) -> Caller:
+    # On the event loop: keys and accounts come from the directory's in-process cache (a miss is one
+    # short indexed read), and a threadpool hop per request cost more than the lookup.
+    async def dependency(request: Request) -> Caller:
         platform: Platform = request.app.state.platform
         address = caller_address(request)
         platform.limits.check_address(address)
