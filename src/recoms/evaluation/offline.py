@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from recoms.evaluation.algorithms import instantiate, resolve
 from recoms.evaluation.data import DataError, Dataset, load_dataset, read_table
 from recoms.evaluation.queries import context_queries, history_queries
-from recoms.evaluation.ranking import rank
+from recoms.evaluation.ranking import fill_with_popular, rank
 from recoms.recommenders.base import Interactions, Items, Query, Recommender
 from recoms.training import tuning
 from recoms.training.tuning import Report
@@ -95,7 +95,7 @@ def recommend_offline(
     popular = np.argsort(-counts, kind="stable").astype(np.int32)
     cold = np.array([len(q.history_items) + len(q.context) == 0 for q in queries], bool)
     ranked[cold] = np.pad(popular[:k], (0, max(0, k - len(popular))), constant_values=-1)  # nothing seen
-    _fill_with_popular(ranked, popular, None if include_seen else seen)
+    fill_with_popular(ranked, popular, None if include_seen else seen)
     scored = time.perf_counter()
     rows = write_recommendations(out, "user_id" if users is not None else "query_id", ids, ranked, data.item_ids)
     return OfflineRun(len(ids), rows, unknown, fitted - started, scored - fitted, time.perf_counter() - scored,
@@ -143,23 +143,6 @@ def _context_queries(data: Dataset, baskets: list[list[str]]) -> tuple[list[Quer
         shape=(len(contexts), data.interactions.n_items),
     )
     return context_queries(contexts, int(data.interactions.ts.max(initial=0))), seen, unknown
-
-
-def _fill_with_popular(ranked: np.ndarray, popular: np.ndarray, seen: sp.csr_matrix | None) -> None:
-    """Complete rows that have fewer than K items with the most popular items not seen nor chosen."""
-    k = ranked.shape[1]
-    for row in np.flatnonzero((ranked < 0).any(axis=1)):
-        taken = set(ranked[row][ranked[row] >= 0].tolist())
-        if seen is not None:
-            taken.update(seen.indices[seen.indptr[row] : seen.indptr[row + 1]].tolist())
-        chosen = [i for i in ranked[row] if i >= 0]
-        for item in popular[: k + len(taken)].tolist():
-            if len(chosen) == k:
-                break
-            if item not in taken:
-                chosen.append(item)
-                taken.add(item)
-        ranked[row] = chosen + [-1] * (k - len(chosen))
 
 
 def write_recommendations(

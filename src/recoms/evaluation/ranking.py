@@ -92,3 +92,21 @@ def top_k_rows(scores: np.ndarray, k: int) -> np.ndarray:
     out = np.full((n_rows, k), -1, np.int32)
     out[:, :width] = best
     return out
+
+
+def fill_with_popular(ranked: np.ndarray, popular: np.ndarray, exclude: sp.csr_matrix | None) -> None:
+    """Complete rows that have fewer than K items (-1 slots) with the most popular items neither chosen
+    nor excluded for that row, in place."""
+    k = ranked.shape[1]
+    for row in np.flatnonzero((ranked < 0).any(axis=1)):
+        taken = set(ranked[row][ranked[row] >= 0].tolist())
+        if exclude is not None:
+            taken.update(exclude.indices[exclude.indptr[row] : exclude.indptr[row + 1]].tolist())
+        chosen = [i for i in ranked[row] if i >= 0]
+        for item in popular[: k + len(taken)].tolist():
+            if len(chosen) == k:
+                break
+            if item not in taken:
+                chosen.append(item)
+                taken.add(item)
+        ranked[row] = chosen + [-1] * (k - len(chosen))

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from recoms.evaluation.metrics import per_query
 from recoms.evaluation.queries import context_queries
+from recoms.evaluation.ranking import fill_with_popular
 from recoms.recommenders.base import PURCHASE, Candidates, Interactions, Query
 from recoms.training.regime import order_keys
 
@@ -216,18 +217,7 @@ def rank(candidates: Sequence[Candidates], k: int, n_items: int, exclude: sp.csr
             ids, values = ids[inside], values[inside]
         order = np.lexsort((ids, -values))[:k]
         ranked[row, :len(order)] = ids[order]
-    for row in np.flatnonzero((ranked < 0).any(axis=1)):  # short lists: the bestsellers fill them
-        taken = set(ranked[row][ranked[row] >= 0].tolist())
-        if exclude is not None:
-            taken.update(exclude.indices[exclude.indptr[row]:exclude.indptr[row + 1]].tolist())
-        chosen = [i for i in ranked[row] if i >= 0]
-        for item in popular[: k + len(taken)].tolist():
-            if len(chosen) == k:
-                break
-            if item not in taken:
-                chosen.append(item)
-                taken.add(item)
-        ranked[row] = chosen + [-1] * (k - len(chosen))
+    fill_with_popular(ranked, popular, exclude)  # short lists: the bestsellers fill them
     return ranked
 
 
