@@ -8,15 +8,34 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from recoms.api.deps import PlatformDep, TrackingOrMobile, json_body, key_from_header, key_from_request
+from recoms.api.problems import from_error
 from recoms.domain.events import PLUGIN_LOG, is_plugin_log
-from recoms.errors import BadRequest, Forbidden, Unauthorized
+from recoms.errors import BadRequest, Forbidden, RecomsError, Unauthorized
 from recoms.services.platform import Platform
 from recoms.services.tracking import IngestResult
 
 router = APIRouter(tags=["tracking"])
+
+
+class LeanRoute(APIRoute):
+    """A route FastAPI documents like any other (summary, body, answers) but does not serve: the endpoint
+    takes the request and answers it itself, without dependency injection, body models or the per-route
+    exit stacks (on a one-event tracking request those cost as much as storing the event). Errors are
+    answered as everywhere (problem+json); another method than the route's gets FastAPI's own 405."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in self.methods:
+            return await super().handle(scope, receive, send)
+        try:
+            response = await self.endpoint(Request(scope, receive, send))
+        except RecomsError as exc:
+            response = from_error(exc)
+        await response(scope, receive, send)
 
 ENVELOPES = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
@@ -100,19 +119,23 @@ async def _tracker(request: Request, platform: Platform) -> Response:
     return _respond(result)
 
 
-@router.post("/api/v2/tracking", summary="Tracker events (site key in GeneralInfo.siteId, or the shop's API key)",
-             openapi_extra=ENVELOPES, response_model=dict[str, Any])
-async def web_tracking(request: Request, platform: PlatformDep) -> Response:
+async def web_tracking(request: Request) -> Response:
     """Called from browsers (no API key: each event's siteId names the account and may only write events)
     and from shops' servers (Basic auth with an API key holding tracking:write)."""
-    return await _tracker(request, platform)
+    return await _tracker(request, request.app.state.platform)
 
 
-@router.post("/api/v2", summary="Tracker events at the platform's tracker address (as /api/v2/tracking)",
-             openapi_extra=ENVELOPES, response_model=dict[str, Any])
-async def platform_tracker(request: Request, platform: PlatformDep) -> Response:
+async def platform_tracker(request: Request) -> Response:
     """Where the platform's integrations (Shopify, WooCommerce, OpenCart) post their tracker envelopes."""
-    return await _tracker(request, platform)
+    return await _tracker(request, request.app.state.platform)
+
+
+router.add_api_route("/api/v2/tracking", web_tracking, methods=["POST"], route_class_override=LeanRoute,
+                     summary="Tracker events (site key in GeneralInfo.siteId, or the shop's API key)",
+                     openapi_extra=ENVELOPES, response_model=dict[str, Any])
+router.add_api_route("/api/v2", platform_tracker, methods=["POST"], route_class_override=LeanRoute,
+                     summary="Tracker events at the platform's tracker address (as /api/v2/tracking)",
+                     openapi_extra=ENVELOPES, response_model=dict[str, Any])
 
 
 def _sdk_batch(body: Any, max_events: int) -> list[Any] | None:
