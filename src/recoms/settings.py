@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     recommendation_log_flush_seconds: float = Field(
         1.0, gt=0, description="how often the served lists queued in memory are written to the store"
     )
+    answer_cache_entries: int = Field(
+        4096, ge=0, description="per account, how many answers that depend on nothing of the visitor (similar, "
+        "also bought, bestsellers, ... without contact rules) each server process keeps for reuse until the next "
+        "snapshot or catalog change; 0 = none"
+    )
     console_session_hours: float = Field(12.0, gt=0, description="a web console sign-in lasts this long")
     demo_shop: bool = Field(False, description="serve the demo storefront at /demo/shop (`make run` turns it on)")
     log_level: str = "info"

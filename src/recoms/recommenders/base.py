@@ -112,6 +112,9 @@ class Recommender(ABC):
     needs: ClassVar[str | None] = None  # "products", "category" or None: what a request must carry
     uses_history: ClassVar[bool] = False  # reads the contact's own recent events at request time
     learns: ClassVar[bool] = True  # False: nothing to fit (it reads the catalog or the history): serves untrained
+    # True: an answer depends only on the fitted state and the query's context and categories (no time, no
+    # chance), so serving may reuse it for every visitor until the models or the catalog change.
+    cacheable: ClassVar[bool] = False
     default_params: ClassVar[dict[str, Any]] = {}
     # Params that change nothing learned: one fit serves every value of them (views share the arrays).
     serving_params: ClassVar[frozenset[str]] = frozenset()

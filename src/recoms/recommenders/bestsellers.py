@@ -35,6 +35,7 @@ SCOPES = ("store", "category", "context")
 
 class Bestsellers(Recommender):
     name = "bestsellers"
+    cacheable = True
     default_params: ClassVar[dict[str, Any]] = {
         "window_days": 21,
         "scope": "store",  # store-wide; "category": the request's category; "context": the context's

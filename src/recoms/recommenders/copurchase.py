@@ -61,6 +61,7 @@ def _pairs(m: sp.csr_matrix, k: int) -> tuple[nb.Neighbours, np.ndarray]:
 
 class CoPurchase(Recommender):
     needs = "products"
+    cacheable = True
     default_params: ClassVar[dict[str, Any]] = {"alpha": 0.3, "customer_weight": 0.5, "neighbours": 200}
     serving_params: ClassVar[frozenset[str]] = frozenset({"alpha", "customer_weight"})
     tuning_space: ClassVar[dict[str, tuple[Any, ...]]] = {

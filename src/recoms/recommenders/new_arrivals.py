@@ -12,6 +12,7 @@ from recoms.recommenders.base import Candidates, Interactions, Items, Query, Rec
 
 class NewArrivals(Recommender):
     name = "new_arrivals"
+    cacheable = True
     learns = False
     default_params: ClassVar[dict[str, Any]] = {"scope": "store", "max_age_days": 90, "candidates": 500}
 

@@ -32,6 +32,7 @@ from recoms.recommenders.masks import Check, all_of, context_leaves, in_leaves, 
 
 class Similar(Recommender):
     name = "similar"
+    cacheable = True
     needs = "products"
     default_params: ClassVar[dict[str, Any]] = {
         "min_pct": 70.0,

@@ -20,6 +20,7 @@ from recoms.recommenders.similar import Similar
 
 class Upsell(Recommender):
     name = "upsell"
+    cacheable = True
     needs = "products"
     default_params: ClassVar[dict[str, Any]] = {
         "min_pct": 100.0,  # strictly above the product's price

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recoms.services.accounts import AccountDirectory
+from recoms.services.answer_cache import AnswerCache
 from recoms.services.attribution import RecommendationLog
 from recoms.services.context import Context, build_context
 from recoms.services.datasources import DataSources
@@ -68,5 +69,6 @@ def build_platform(settings: Settings) -> Platform:
     limits = Limits(settings.rate_limit_per_key_per_second, settings.rate_limit_per_site_per_second,
                     settings.auth_failures_per_minute)
     log = RecommendationLog(ctx.engine, settings.recommendation_log, settings.recommendation_log_flush_seconds)
-    recommendations = Recommendations(ctx.engine, datasources, serving, ctx.tokens, directory, log)
+    recommendations = Recommendations(ctx.engine, datasources, serving, ctx.tokens, directory, log,
+                                      AnswerCache(settings.answer_cache_entries))
     return Platform(ctx, directory, datasources, serving, recommendations, limits, IngestQueue(ctx.engine), log)

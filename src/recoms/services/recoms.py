@@ -16,12 +16,13 @@ from recoms.domain import variants
 from recoms.domain.accounts import Account
 from recoms.domain.datasource import DataSource
 from recoms.domain.product import Product
-from recoms.domain.rules import Conditional, ContactFieldRule, Filter, Rule, RuleError, parse_filters
+from recoms.domain.rules import Filter, RuleError, parse_filters
 from recoms.errors import BadRequest, NotFound, Unauthorized
 from recoms.services.accounts import AccountDirectory, require_recommendations
+from recoms.services.answer_cache import AnswerCache, cacheable, depends_on_contact_fields
 from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
-from recoms.services.serving import ServingEngine
+from recoms.services.serving import AccountModels, ServingEngine
 from recoms.store import activity, contacts
 from recoms.store.tokens import TokenStore
 
@@ -96,10 +97,17 @@ def _finish(products: list[str], categories: list[str], raw_filters: Any) -> Rec
     return RecomsRequest(products, categories, filters)
 
 
-def _has_contact_rules(rules: Iterable[Rule]) -> bool:
-    return any(
-        isinstance(r, ContactFieldRule) or (isinstance(r, Conditional) and _has_contact_rules(r.then)) for r in rules
-    )
+@dataclass(slots=True)
+class Prepared:
+    """A request made ready to score: the configuration that answers it, the models' state it is scored
+    with, and what of the contact it reads."""
+
+    ds: DataSource
+    variant_id: int
+    state: AccountModels
+    cacheable: bool  # the answer depends on nothing of the contact: it may be reused (answer_cache)
+    history: Any = None
+    contact: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -116,9 +124,10 @@ class TokenAnswer:
 class Recommendations:
     def __init__(
         self, engine: sa.Engine, datasources: DataSources, serving: ServingEngine, tokens: TokenStore,
-        directory: AccountDirectory, log: RecommendationLog,
+        directory: AccountDirectory, log: RecommendationLog, answers: AnswerCache | None = None,
     ) -> None:
         self.engine = engine
+        self.answers = answers or AnswerCache(0)
         self.log = log
         self.datasources = datasources
         self.serving = serving
@@ -152,11 +161,21 @@ class Recommendations:
     def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> tuple[bytes, str]:
         """The products' JSON array for the contact's variant of the data source, and the id of the list
         (logged for attribution: services.attribution, written off the request)."""
-        ds, variant_id, history, contact = self._prepare(account, ds_id, contact_id, req)
-        catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters, history,
-                                            contact)
-        rid = self.log.record(account.id, ds_id, variant_id, contact_id, [catalog.ids[i] for i in picked])
-        return b"[" + b",".join([catalog.fragments[i] for i in picked]) + b"]", rid
+        p = self._prepare(account, ds_id, contact_id, req)
+        ds = p.ds
+        key = None
+        answer = None
+        if p.cacheable:
+            key = (ds.id, ds.updated_at, ds.variant_id, tuple(req.products), tuple(req.categories), req.filters)
+            answer = self.answers.get(account.id, p.state, key)
+        if answer is None:
+            catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters,
+                                                p.history, p.contact)
+            answer = (b"[" + b",".join([catalog.fragments[i] for i in picked]) + b"]", [catalog.ids[i] for i in picked])
+            if key is not None:
+                self.answers.put(account.id, p.state, key, answer)
+        body, ids = answer
+        return body, self.log.record(account.id, ds_id, p.variant_id, contact_id, ids)
 
     def serve_products(
         self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
@@ -164,15 +183,15 @@ class Recommendations:
     ) -> list[Product]:
         """The same answer as products (the mobile SDK's shape, the console's preview); `config` serves
         that configuration of the data source (a variant, an unsaved draft) instead of choosing one."""
-        ds, _variant, history, contact = self._prepare(account, ds_id, contact_id, req, config)
+        p = self._prepare(account, ds_id, contact_id, req, config)
         return self.serving.recommend_products(
-            account.id, ds, req.products, req.categories, req.filters, history, contact
+            account.id, p.ds, req.products, req.categories, req.filters, p.history, p.contact
         )
 
     def _prepare(
         self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
         config: DataSource | None = None,
-    ) -> tuple[DataSource, int, Any, dict[str, Any] | None]:
+    ) -> Prepared:
         """Plan, the contact's variant of the data source, context checks; the contact's history and
         attributes when they are used."""
         require_recommendations(account)
@@ -181,18 +200,17 @@ class Recommendations:
             ds, variant_id = variant.datasource, variant.id
         else:
             ds, variant_id = config, variants.CONTROL_ID
-        bound = self.serving.state(account.id).bind(ds)
+        state = self.serving.state(account.id)
+        bound = state.bind(ds)
         if bound.needs == "products" and not req.products:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs products: pass ?products=<id>")
         if bound.needs == "category" and not req.categories:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
-        history = None
-        contact = None
-        contact_rules = _has_contact_rules(ds.rules)
+        prepared = Prepared(ds, variant_id, state, cacheable(bound.chain, ds))
         if contact_id is not None and bound.uses_history:
-            history = activity.contact_history(self.engine, account.id, contact_id, HISTORY_LIMIT)
-        if contact_id is not None and contact_rules:
+            prepared.history = activity.contact_history(self.engine, account.id, contact_id, HISTORY_LIMIT)
+        if contact_id is not None and depends_on_contact_fields(ds.rules):
             with self.engine.connect() as conn:
                 found = contacts.get_contact(conn, account.id, contact_id)
-                contact = found["attributes"] if found else None
-        return ds, variant_id, history, contact
+                prepared.contact = found["attributes"] if found else None
+        return prepared

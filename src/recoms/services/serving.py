@@ -6,6 +6,7 @@ Requests only read this state; a background thread swaps in new snapshots and ca
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -42,6 +43,12 @@ class Bound:
     fallbacks: tuple[Recommender, ...]
     uses_history: bool
     needs: str | None
+
+    @property
+    def chain(self) -> tuple[Recommender, ...]:
+        """Who answers, in turn: the model, then the fallbacks (alone when there is no model: not trained
+        yet, or its plugin was uninstalled)."""
+        return (self.model, *self.fallbacks) if self.model is not None else self.fallbacks
 
 
 @dataclass
@@ -208,12 +215,11 @@ class ServingEngine:
         )
         if history is not None:
             ids, kinds, ts = history
-            idx = np.fromiter((catalog.index.get(pid, -1) for pid in ids), np.int32, len(ids))
+            idx = np.fromiter(map(catalog.index.get, ids, itertools.repeat(-1)), np.int32, len(ids))
             known = idx >= 0
             query.history_items, query.history_kinds, query.history_ts = idx[known], kinds[known], ts[known]
         bound = state.bind(ds)
-        # No model (not trained yet, or its plugin was uninstalled): the fallback chain answers alone.
-        chain = (bound.model, *bound.fallbacks) if bound.model is not None else bound.fallbacks
+        chain = bound.chain
         if not chain:
             return catalog, []
         picked = rules_engine.recommend(chain[0], chain[1:], catalog, query, ds.size, ds.rules, filters, contact)

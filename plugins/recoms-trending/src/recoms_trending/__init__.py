@@ -20,6 +20,7 @@ WEIGHTS = {VIEW: 1.0, CART: 3.0, PURCHASE: 5.0}
 
 class Trending(Recommender):
     name = "trending"
+    cacheable = True
     default_params: ClassVar[dict[str, Any]] = {"recent_days": 7, "baseline_days": 28, "min_events": 3}
 
     def fit(self, interactions: Interactions, items: Items) -> Trending:

@@ -1,0 +1,140 @@
+"""Answers reused for every visitor (services/answer_cache.py) are the answers a fresh scoring gives, and
+nothing of one visitor reaches another: contact rules, histories and A/B variants keep their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from recoms.domain import variants
+from recoms.services.answer_cache import AnswerCache
+from recoms.services.contacts import resolve_contact
+from tests.conftest import envelope
+from tests.feeds import gmc_xml
+
+URL = "/api/v1/datasources"
+PRODUCTS = [{"id": f"P{i}", "price": 10 + 7 * i, "brand": ("Red", "Blue")[i % 2],
+             "category": ("Shoes", "Bags")[i % 3 == 0]} for i in range(12)]
+
+
+@pytest.fixture
+def trained(shop):
+    shop.feed(gmc_xml(PRODUCTS))
+    events = []
+    for v in range(8):  # baskets of neighbours: P0-P1-P2, P1-P2-P3, ...
+        basket = [f"P{(v + k) % 12}" for k in range(3)]
+        events += [envelope("ProductPage", {"productKey": p}, sc=f"v{v}") for p in basket]
+        events.append(envelope("PurchasedItems", {"OrderNumber": f"o{v}", "Products": [
+            {"product_id": p, "price": 10, "quantity": 1} for p in basket]}, sc=f"v{v}"))
+    shop.events(events)
+    shop.train()
+    return shop
+
+
+@pytest.fixture
+def no_reuse(platform):
+    """Turns reuse off for the block of a test, and back on."""
+    held = platform.recommendations.answers
+
+    class Off:
+        def __enter__(self):
+            platform.recommendations.answers = AnswerCache(0)
+
+        def __exit__(self, *exc):
+            platform.recommendations.answers = held
+
+    return Off()
+
+
+def body(shop, ds: int, token: str | None = None, **params) -> bytes:
+    r = shop.recoms(ds, token, **params)
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+def test_reused_answers_are_the_answers_of_a_fresh_scoring(trained, no_reuse):
+    shop = trained
+    sources = {
+        name: shop.datasource(algorithm=name, size=5) for name in ("similar", "also_bought", "cross_sell", "upsell")
+    } | {
+        "bestsellers": shop.datasource(algorithm="bestsellers", size=5),
+        "ruled": shop.datasource(algorithm="similar", size=4, rules=[
+            {"type": "show_more", "field": "brand", "op": "in", "values": ["Blue"], "boost": 3.0},
+            {"type": "diversity", "field": "category", "max": 2}]),
+    }
+    asks = [{"products": f"P{i}"} for i in (0, 3, 7)] + [
+        {"products": "P1,P2"}, {"products": "P4", "filter.include.brand": "Red"},
+        {"products": "P4", "filter.exclude.brand": "Red"}, {"category": "Bags", "products": "P5"}]
+    fresh = {}
+    with no_reuse:
+        for name, ds in sources.items():
+            for i, ask in enumerate(asks):
+                fresh[name, i] = body(shop, ds, **ask)
+    for _ in range(2):  # the first pass stores, the second reuses
+        for name, ds in sources.items():
+            for i, ask in enumerate(asks):
+                assert body(shop, ds, **ask) == fresh[name, i], (name, ask)
+    # Filters are part of the question: opposite filters are opposite answers.
+    red = [p["id"] for p in shop.recoms(sources["bestsellers"], products="P4", **{"filter.include.brand": "Red"}).json()]
+    blue = [p["id"] for p in shop.recoms(sources["bestsellers"], products="P4", **{"filter.exclude.brand": "Red"}).json()]
+    assert red and blue and not set(red) & set(blue)
+
+
+def test_an_edit_or_a_catalog_change_is_answered_at_once(trained, platform):
+    shop = trained
+    ds = shop.datasource(algorithm="bestsellers", size=5, fallback=[])
+    first = shop.recommend_ids(ds)
+    assert len(first) == 5
+    r = shop.client.put(f"{URL}/{ds}", json={"name": "ds", "algorithm": "bestsellers", "size": 2, "fallback": []},
+                        headers=shop.auth)
+    assert r.status_code == 200, r.text
+    assert shop.recommend_ids(ds) == first[:2]
+    shop.events([envelope("ProductPage", {"productKey": first[0], "isInStock": 0})])  # sold out
+    platform.serving.refresh()
+    assert first[0] not in shop.recommend_ids(ds)
+
+
+def test_a_contacts_fields_and_history_stay_theirs(trained):
+    shop = trained
+    ruled = shop.datasource(algorithm="bestsellers", size=6, fallback=[], rules=[
+        {"type": "contact_field", "contact_field": "firstName", "field": "brand", "mode": "show_only"}])
+    answers = {}
+    for name in ("Red", "Blue"):
+        r = shop.client.post("/api/v1/contact", json={"externalCustomerId": f"c-{name}", "firstName": name},
+                             headers=shop.auth)
+        assert r.status_code < 400, r.text
+        for _ in range(2):  # asked twice: the second could only be a reused answer
+            ids = [p["id"] for p in shop.recoms(ruled, shop.token(externalCustomerId=f"c-{name}")).json()]
+            brands = {p["brand"] for p in PRODUCTS if p["id"] in ids}
+            assert ids and brands == {name}, (name, ids)
+            answers.setdefault(name, ids)
+    assert answers["Red"] != answers["Blue"]
+    seen = shop.datasource(algorithm="recently_viewed", size=3, fallback=[])
+    for visitor, product in (("h1", "P3"), ("h2", "P8")):
+        token = shop.token(externalCustomerId=visitor)
+        shop.events([envelope("ProductPage", {"productKey": product}, sc=f"{visitor}-cookie",
+                              externalCustomerId=visitor)])
+        r = shop.recoms(seen, token)
+        assert r.status_code == 200, r.text
+        assert [p["id"] for p in r.json()] == [product], visitor
+
+
+def test_each_ab_variant_answers_with_its_own_configuration(trained, platform):
+    shop = trained
+    r = shop.client.post(URL, json={"name": "ab", "algorithm": "bestsellers", "size": 4, "fallback": [],
+                                    "variants": [{"share": 50, "algorithm": "new_arrivals"}]}, headers=shop.auth)
+    assert r.status_code == 201, r.text
+    ds_id = r.json()["id"]
+    ds = platform.datasources.get(shop.account_id, ds_id)
+    by_variant: dict[int, set[tuple[str, ...]]] = {}
+    for i in range(40):
+        external = f"ab-{i}"
+        token = shop.token(externalCustomerId=external)
+        contact = resolve_contact(platform.engine, shop.account_id, {"external_id": external}, False)
+        variant = variants.choose(ds, contact).id
+        ids = tuple(p["id"] for p in shop.recoms(ds_id, token).json())
+        by_variant.setdefault(variant, set()).add(ids)
+    assert set(by_variant) == {0, 1}
+    # Each arm gives all its contacts one answer, and the two arms' answers differ.
+    assert all(len(answers) == 1 for answers in by_variant.values()), by_variant
+    assert by_variant[0] != by_variant[1]
+
