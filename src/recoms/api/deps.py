@@ -59,25 +59,32 @@ def caller_address(request: Request) -> str:
     return client_address(request.scope, request.app.state.trusted_proxies)
 
 
-def scope(*names: str):
-    """An API key holding any of these scopes (401 without a key, 403 with a key lacking them), within
-    its rate limit; an address that sent too many wrong keys is refused before its key is looked at."""
+def authenticate(request: Request, *names: str) -> Caller:
+    """The caller's API key, holding any of these scopes (401 without a key, 403 with a key lacking them),
+    within its rate limit; an address that sent too many wrong keys is refused before its key is looked at.
 
-    # On the event loop: keys and accounts come from the directory's in-process cache (a miss is one
-    # short indexed read), and a threadpool hop per request cost more than the lookup.
+    On the event loop: keys and accounts come from the directory's in-process cache (a miss is one short
+    indexed read), and a threadpool hop per request cost more than the lookup."""
+    platform: Platform = request.app.state.platform
+    address = caller_address(request)
+    platform.limits.check_address(address)
+    secret = key_from_request(request)
+    try:
+        key, account = platform.directory.authenticate(secret, *names)
+    except Unauthorized:
+        if secret:
+            platform.limits.failed(address)
+        raise
+    platform.limits.keys.check(key.id, "API key")
+    return Caller(key, account)
+
+
+def scope(*names: str):
+    """The dependency that authenticates the caller with these scopes (`authenticate`); a lean route
+    lists it in `dependencies` for its documentation and calls `authenticate` itself."""
+
     async def dependency(request: Request) -> Caller:
-        platform: Platform = request.app.state.platform
-        address = caller_address(request)
-        platform.limits.check_address(address)
-        secret = key_from_request(request)
-        try:
-            key, account = platform.directory.authenticate(secret, *names)
-        except Unauthorized:
-            if secret:
-                platform.limits.failed(address)
-            raise
-        platform.limits.keys.check(key.id, "API key")
-        return Caller(key, account)
+        return authenticate(request, *names)
 
     return Depends(dependency)
 

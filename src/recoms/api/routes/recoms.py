@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 from starlette.routing import Route
 
-from recoms.api.deps import MAX_ID, PlatformDep, RecomsRead
+from recoms.api.deps import MAX_ID, authenticate, scope
+from recoms.api.lean import LeanRoute
 from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
-from recoms.errors import BadRequest, RecomsError
+from recoms.errors import BadRequest, Invalid, RecomsError
 from recoms.services.attribution import RECOMMENDATION_ID_HEADER
 from recoms.services.contacts import resolve_contact
 from recoms.services.recoms import datasource_id, parse_query
@@ -85,30 +86,58 @@ router = APIRouter(tags=["recommendations"])
 V2_IDS = ("externalCustomerId", "email", "phone", "contactId", "webId")
 
 
-@router.get(
-    "/api/v2/contacts/recoms/{dataSourceId}",
-    summary="Recommendations for a contact, server to server (API key, no token)",
-    response_class=Response,
-    responses={200: {"content": {JSON: {"example": [{"id": "P1", "name": "…", "price": 9.9}]}}}},
-)
-async def recoms_v2(
-    request: Request, dataSourceId: str, caller: RecomsRead, platform: PlatformDep,
-    externalCustomerId: str | None = None, email: str | None = None, phone: str | None = None,
-    contactId: int | None = Query(default=None, ge=1, le=MAX_ID), webId: str | None = None,
-    products: list[str] = Query(default=[]), category: list[str] = Query(default=[]),
-) -> Response:
-    ds_id = datasource_id(dataSourceId)
-    req = parse_query(request.query_params)
-    fields = {"externalCustomerId": externalCustomerId, "email": email, "phone": phone, "webId": webId}
+V2_SCOPE = "recoms:read"
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+V2_PARAMETERS = [
+    {"name": "dataSourceId", "in": "path", "required": True, "schema": {"type": "integer"}},
+    *(_query(name, {"type": "string"}, "identifies the contact (the strongest verified identifier wins)")
+      for name in ("externalCustomerId", "email", "phone", "webId")),
+    _query("contactId", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "recoms' own contact id"),
+    _query("products", {"type": "array", "items": {"type": "string"}}, "repeated or comma-joined product ids"),
+    _query("category", {"type": "array", "items": {"type": "string"}}, "repeated or comma-joined categories"),
+]
+
+
+def _contact_id(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    value = raw.strip()
+    if not value.isdigit() or len(value) > 19 or not 1 <= int(value) <= MAX_ID:
+        raise Invalid("the request does not match the schema", [
+            {"field": "query.contactId", "reason": f"an integer from 1 to {MAX_ID} is expected"}])
+    return int(value)
+
+
+async def recoms_v2(request: Request) -> Response:
+    """The contact's recommendations for a shop's server: named by an identifier or recoms' contact id."""
+    platform = request.app.state.platform
+    caller = authenticate(request, V2_SCOPE)
+    params = request.query_params
+    ds_id = datasource_id(request.path_params["dataSourceId"])
+    contact_id = _contact_id(params.get("contactId"))
+    req = parse_query(params)
     try:
-        ids = identity.from_fields(fields)
+        ids = identity.from_fields({name: params.get(name) for name in V2_IDS})
     except identity.IdentifierError as exc:
         raise BadRequest(str(exc)) from None
-    contact_id = contactId
     if contact_id is None and ids:  # one indexed lookup, on the loop like the rest of the hot path
         contact_id = resolve_contact(platform.engine, caller.account.id, ids, False)
     body, recommendation_id = platform.recommendations.serve(caller.account, ds_id, contact_id, req)
     return Response(body, media_type=JSON, headers={RECOMMENDATION_ID_HEADER: recommendation_id})
+
+
+router.add_api_route(
+    "/api/v2/contacts/recoms/{dataSourceId}", recoms_v2, methods=["GET"], route_class_override=LeanRoute,
+    dependencies=[scope(V2_SCOPE)], response_class=Response,
+    summary="Recommendations for a contact, server to server (API key, no token)",
+    openapi_extra={"parameters": V2_PARAMETERS},
+    responses={200: {"content": {JSON: {"example": [{"id": "P1", "name": "…", "price": 9.9}]}}}},
+)
 
 
 OPENAPI_V1 = {
