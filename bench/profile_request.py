@@ -10,6 +10,8 @@ Two numbers per data source, medians of `--runs` runs:
     .venv/bin/python bench/profile_request.py personal upsell -n 2000 --runs 5
     .venv/bin/python bench/profile_request.py similar --profile pick   # cProfile of pick (or app)
 
+Times are CPU time of the process (`time.process_time`): other jobs on a shared machine slow the
+wall clock far more than they change the CPU a request costs.
 The demo shop is loaded into a temporary SQLite database and artifacts directory (about a minute).
 The sample contact (long history, orders) is the requester, so personal and recently viewed have
 history to read. On a shared machine compare these numbers, not wall-clock server throughput.
@@ -30,8 +32,8 @@ DATASOURCES = ("similar", "also_bought", "cross_sell", "upsell", "personal", "be
                "bestsellers_category", "recently_viewed", "new_arrivals")
 
 
-def setup() -> dict:
-    work = tempfile.mkdtemp(prefix="recoms-profile-")
+def setup(work: str | None = None) -> dict:
+    work = work or tempfile.mkdtemp(prefix="recoms-profile-")
     os.environ.update(RECOMS_DATABASE_URL=f"sqlite:///{work}/recoms.db", RECOMS_ARTIFACTS_DIR=f"{work}/artifacts",
                       RECOMS_LOG_LEVEL="warning", RECOMS_RATE_LIMIT_PER_KEY_PER_SECOND="0",
                       RECOMS_RATE_LIMIT_PER_SITE_PER_SECOND="0")
@@ -85,10 +87,10 @@ class AppLoop:
 
     def run(self, n: int) -> float:
         async def loop() -> float:
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(n):
                 await self.one()
-            return time.perf_counter() - start
+            return time.process_time() - start
 
         return asyncio.run(loop())
 
@@ -116,10 +118,10 @@ class PickLoop:
                                  self.history, None)[1]
 
     def run(self, n: int) -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(n):
             self.once()
-        return time.perf_counter() - start
+        return time.process_time() - start
 
 
 def main() -> None:
@@ -128,11 +130,12 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=1000, help="requests per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", choices=("app", "pick"), help="print a cProfile of one more run")
+    parser.add_argument("--dir", help="keep the demo shop here and reuse it (default: a new temporary one)")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
-    env = setup()
-    print(f"{'data source':<22}{'app µs':>10}{'pick µs':>10}   (median of {args.runs} x {args.n})")
+    env = setup(args.dir)
+    print(f"{'data source':<22}{'app µs':>10}{'pick µs':>10}   (CPU µs per request, median of {args.runs} x {args.n})")
     for name in args.names:
         loops = {"app": AppLoop(env, name), "pick": PickLoop(env, name)}
         result = {}

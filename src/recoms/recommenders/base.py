@@ -240,3 +240,17 @@ def sum_by_item(items: np.ndarray, scores: np.ndarray) -> Candidates:
     summed = np.zeros(len(uniq), np.float32)
     np.add.at(summed, inv, scores)
     return uniq.astype(np.int32, copy=False), summed
+
+
+def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> Candidates:
+    """The best `k` candidates, best first: by score, then by index (ties at the cut too, so the answer
+    is the same whatever order the candidates came in). One partition, then a sort of the k."""
+    if k <= 0:
+        return EMPTY
+    if len(ids) > k:
+        cut = len(scores) - k
+        # Every candidate tied with the k-th stays for the sort, which decides the ties by index.
+        top = scores >= scores[np.argpartition(scores, cut)[cut]]
+        ids, scores = ids[top], scores[top]
+    order = np.lexsort((ids, -scores))[:k]
+    return ids[order], scores[order]

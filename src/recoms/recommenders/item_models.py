@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from recoms.recommenders.base import merge_neighbours
 from recoms.recommenders.baselines import _gram, _spd_inverse
 from recoms.recommenders.neighbours import BLOCK, top_k_per_row
 
@@ -34,6 +35,27 @@ class ItemModel:
         part = activity[:, self.kept] @ self.dense  # dense: queries x kept
         rows, cols = np.nonzero(part)
         return sp.csr_matrix((part[rows, cols], (rows, self.kept[cols])), shape=activity.shape)
+
+    def score_one(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`score` of one activity row, given as its (ascending) items and weights: the history items' rows
+        of the weights added up, with the same float32 operations in the same order as the batch's product."""
+        if self.sparse is not None:
+            w = self.sparse
+            ids, scores = merge_neighbours(w.indptr, w.indices, w.data, items, weights)
+            return ids, scores  # the batch's product drops exact zeros: so does the peak scaling after it
+        if self.dense is None or len(self.kept) == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        pos = np.searchsorted(self.kept, items)
+        inside = pos < len(self.kept)
+        inside[inside] = self.kept[pos[inside]] == items[inside]
+        if not inside.any():
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        # int32 indices: scipy checks and converts nothing (a third of the cost of the row otherwise).
+        row = sp.csr_array((weights[inside].astype(np.float32, copy=False), pos[inside].astype(np.int32),
+                            np.array([0, int(inside.sum())], np.int32)), shape=(1, len(self.kept)))
+        part = (row @ self.dense)[0]  # the batch's very product, on one row
+        nz = np.flatnonzero(part)
+        return self.kept[nz], part[nz]
 
     def state(self) -> dict[str, np.ndarray]:
         out = {"n_items": np.array([self.n_items], np.int64), "kept": self.kept}

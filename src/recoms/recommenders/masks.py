@@ -17,15 +17,25 @@ Check = Callable[[np.ndarray], np.ndarray]
 
 def member(values: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """values ∈ pool; a few comparisons beat np.isin's sort for the short pools requests carry."""
+    if len(pool) == 1:
+        return values == pool[0]
     if len(pool) <= 8:
         found = np.zeros(len(values), bool)
         for p in pool:
             found |= values == p
         return found
-    return np.isin(values, pool)
+    # Codes and indices (a pool never negative): a table up to the pool's largest beats np.isin's sorts.
+    top = int(pool.max())
+    table = np.zeros(top + 2, bool)
+    table[pool] = True
+    return table[np.minimum(values, top + 1)]  # beyond the pool (or -1, no code): the last slot, False
 
 
 def context_prices(items: Items, context: np.ndarray) -> np.ndarray:
+    if len(context) == 1:  # the common request: one product, no masks to build
+        c = int(context[0])
+        price = items.price[c] if c < items.n else np.nan
+        return items.price[c:c + 1] if 0 < price < np.inf else items.price[:0]  # not nan, not inf
     prices = items.price[context[context < items.n]]
     return prices[np.isfinite(prices) & (prices > 0)]
 
@@ -36,6 +46,14 @@ def price_band(items: Items, context: np.ndarray, min_pct: float, max_pct: float
     if len(prices) == 0:
         return None
     lows, highs = prices * (min_pct / 100.0) - 1e-6, prices * (max_pct / 100.0) + 1e-6
+    if len(prices) == 1:
+        low, high = lows[0], highs[0]
+
+        def one(ids: np.ndarray) -> np.ndarray:
+            price = items.price[ids]
+            return (price >= low) & (price <= high)
+
+        return one
 
     def check(ids: np.ndarray) -> np.ndarray:
         price = items.price[ids][:, None]
@@ -45,6 +63,9 @@ def price_band(items: Items, context: np.ndarray, min_pct: float, max_pct: float
 
 
 def context_leaves(items: Items, context: np.ndarray) -> np.ndarray:
+    if len(context) == 1:
+        c = int(context[0])
+        return items.leaf_category[c:c + 1] if c < items.n and items.leaf_category[c] >= 0 else items.leaf_category[:0]
     leaves = items.leaf_category[context[context < items.n]]
     return np.unique(leaves[leaves >= 0])
 

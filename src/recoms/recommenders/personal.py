@@ -33,8 +33,10 @@ from recoms.recommenders.base import (
     Items,
     Query,
     Recommender,
+    top_k,
 )
 from recoms.recommenders.masks import Check, excluding
+from recoms.recommenders.personal_query import one_query, summed_rows
 from recoms.recommenders.repeat import NeighbourPool, top_per_row
 
 DAY_MS = 86_400_000
@@ -124,16 +126,47 @@ class Personal(Recommender):
         bought = query.history_items[query.history_kinds == PURCHASE]
         return excluding(np.unique(bought)) if len(bought) else None
 
+    def popular_top(self, half_life: float) -> tuple[np.ndarray, np.ndarray]:
+        """The popularity prior: the most popular items (by index) and their popularity, the same for every
+        query (cached per profile; the model is immutable)."""
+        profile = int(np.argmin(np.abs(POPULARITY_HALF_LIVES - half_life)))
+        cache = self.__dict__.setdefault("_popular", {})
+        if profile not in cache:
+            popularity = self.popularity[profile]
+            top = _top_popular(popularity)
+            top = top[top < self.model.n_items]
+            cache[profile] = (top, popularity[top])
+        return cache[profile]
+
     def _popular_rows(self, n_rows: int, half_life: float) -> sp.csr_matrix:
         """The popularity prior over the most popular items, for every query alike."""
-        profile = int(np.argmin(np.abs(POPULARITY_HALF_LIVES - half_life)))
-        popularity = self.popularity[profile]
-        top = _top_popular(popularity)
+        top, values = self.popular_top(half_life)
         n = self.model.n_items
-        top = top[top < n]
-        data = np.tile(popularity[top], n_rows)
-        return sp.csr_matrix((data, np.tile(top, n_rows), np.arange(0, n_rows * len(top) + 1, max(len(top), 1))
+        return sp.csr_matrix((np.tile(values, n_rows), np.tile(top, n_rows),
+                              np.arange(0, n_rows * len(top) + 1, max(len(top), 1))
                               if len(top) else np.zeros(n_rows + 1, np.int64)), shape=(n_rows, n))
+
+    def weighted_events(self, q: Query, kinds: dict[int, float], p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """One query's history events as (items, weights): each event's kind weight, decayed by age and by
+        position (an item's repeated events not added up yet)."""
+        table = np.zeros(256, np.float32)  # kind -> weight (kinds are small non-negative codes)
+        for kind, w in kinds.items():
+            table[kind] = w
+        weights = table[q.history_kinds]
+        keep = (weights > 0) & (q.history_items < self.model.n_items)
+        if keep.all():
+            items, ts, w = q.history_items, q.history_ts, weights
+        else:
+            items, ts, w = q.history_items[keep], q.history_ts[keep], weights[keep]
+        if len(w) == 0:
+            return items, w
+        if p["half_life_days"] > 0:
+            w = w * np.exp2(-(ts.max() - ts) / (DAY_MS * float(p["half_life_days"]))).astype(np.float32)
+        if p["half_life_events"] > 0:
+            position = np.empty(len(ts), np.float32)
+            position[np.argsort(-ts, kind="stable")] = np.arange(len(ts), dtype=np.float32)
+            w = w * np.exp2(-position / float(p["half_life_events"]))
+        return items, w
 
     def history_matrix(self, queries: Sequence[Query], kinds: dict[int, float],
                        params: dict[str, Any] | None = None) -> sp.csr_matrix:
@@ -142,33 +175,21 @@ class Personal(Recommender):
         n = self.model.n_items
         rows, cols, vals = [], [], []
         for row, q in enumerate(queries):
-            weights = np.zeros(len(q.history_items), np.float32)
-            for kind, w in kinds.items():
-                weights[q.history_kinds == kind] = w
-            keep = (weights > 0) & (q.history_items < n)
-            if not keep.any():
-                continue
-            ts = q.history_ts[keep]
-            w = weights[keep]
-            if p["half_life_days"] > 0:
-                w = w * np.exp2(-(ts.max() - ts) / (DAY_MS * float(p["half_life_days"]))).astype(np.float32)
-            if p["half_life_events"] > 0:
-                position = np.empty(len(ts), np.float32)
-                position[np.argsort(-ts, kind="stable")] = np.arange(len(ts), dtype=np.float32)
-                w = w * np.exp2(-position / float(p["half_life_events"]))
+            items, w = self.weighted_events(q, kinds, p)
             rows.append(np.full(len(w), row))
-            cols.append(q.history_items[keep])
+            cols.append(items)
             vals.append(w)
         if not rows:
             return sp.csr_matrix((len(queries), n), dtype=np.float32)
-        m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(len(queries), n), dtype=np.float32)
-        m.sum_duplicates()
-        return m
+        indptr, indices, data = summed_rows(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals),
+                                            len(queries))
+        return sp.csr_matrix((data, indices, indptr), shape=(len(queries), n))
 
     def recommend(self, queries: Sequence[Query]) -> list[Candidates]:
         if not queries:
             return []
+        if len(queries) == 1:  # a request: vectors, no matrices (the same numbers as a batch's row)
+            return [one_query(self, queries[0], self.params)]
         parts = _Parts(self, queries)
         return _rows(parts.blend(self.params))
 
@@ -291,9 +312,7 @@ def popularity_profiles(interactions: Interactions) -> np.ndarray:
 
 def _top_popular(popularity: np.ndarray, k: int = 500) -> np.ndarray:
     ids = np.flatnonzero(popularity > 0)
-    if len(ids) > k:
-        ids = ids[np.argpartition(-popularity[ids], k - 1)[:k]]
-    return np.sort(ids)
+    return np.sort(top_k(ids, popularity[ids], k)[0])
 
 
 def rebuy_rate(interactions: Interactions) -> np.ndarray:

@@ -24,9 +24,9 @@ from recoms.domain.rules import (
     RelativePriceRange,
     Rule,
 )
-from recoms.recommenders.base import Query, Recommender
+from recoms.recommenders.base import Query, Recommender, top_k
 from recoms.recommenders.catalog import Catalog
-from recoms.recommenders.masks import Check, excluding, from_mask, price_band
+from recoms.recommenders.masks import Check, excluding, from_mask, member, price_band
 
 NUMERIC_FIELDS = ("price", "isInStock")
 SHOULD_TIER = 1e6  # a "should" match outranks any non-match
@@ -143,59 +143,76 @@ def mentions_stock(rules: Sequence[Rule]) -> bool:
     return False
 
 
-def _static_part(catalog: Catalog, rules: Sequence[Rule]) -> tuple[np.ndarray, np.ndarray | None]:
-    """The mask and boosts of the rules that do not depend on the request, cached per catalog."""
+@dataclass(frozen=True)
+class Static:
+    """What a data source's rules say whatever the request: built once per catalog (cached on it)."""
+
+    base: np.ndarray  # in stock and the plain show/hide rules
+    boost: np.ndarray | None  # the plain show_more boosts
+    diversity: tuple[Diversity, ...]
+    dynamic: tuple[Rule, ...]  # relative price ranges, contact rules, conditionals: read the request
+
+
+def static_part(catalog: Catalog, rules: Sequence[Rule]) -> Static:
+    cache = catalog.__dict__.setdefault("_static_parts", {})
+    key = tuple(rules)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > 1024:
+            cache.clear()
+        found = cache[key] = _static(catalog, key)
+    return found
+
+
+def _static(catalog: Catalog, rules: tuple[Rule, ...]) -> Static:
     plain = tuple(r for r in rules if isinstance(r, FieldRule))
-
-    def build_base() -> np.ndarray:
-        # Out-of-stock products only when a rule speaks of stock; unavailable ones never.
-        base = (catalog.available if mentions_stock(rules) else catalog.recommendable).copy()
-        for rule in plain:
-            if rule.type == "show_only":
-                base &= condition_mask(catalog, rule.condition)
-            elif rule.type == "do_not_show":
-                base &= ~condition_mask(catalog, rule.condition)
-        return base
-
-    def build_boost() -> np.ndarray | None:
-        boost = None
-        for rule in plain:
-            if rule.type == "show_more":
-                boost = np.ones(catalog.n, np.float32) if boost is None else boost
-                boost[condition_mask(catalog, rule.condition)] *= rule.boost
-        return boost
-
-    base = _cached(catalog, ("base", mentions_stock(rules), plain), build_base)
-    has_boost = any(r.type == "show_more" for r in plain)
-    boost = _cached(catalog, ("boost", plain), build_boost) if has_boost else None
-    return base, boost
+    # Out-of-stock products only when a rule speaks of stock; unavailable ones never.
+    base = (catalog.available if mentions_stock(rules) else catalog.recommendable).copy()
+    boost = None
+    for rule in plain:
+        if rule.type == "show_only":
+            base &= condition_mask(catalog, rule.condition)
+        elif rule.type == "do_not_show":
+            base &= ~condition_mask(catalog, rule.condition)
+        else:
+            boost = np.ones(catalog.n, np.float32) if boost is None else boost
+            boost[condition_mask(catalog, rule.condition)] *= rule.boost
+    base.flags.writeable = False  # shared by every request
+    if boost is not None:
+        boost.flags.writeable = False
+    return Static(base, boost, tuple(r for r in rules if isinstance(r, Diversity)),
+                  tuple(r for r in rules if not isinstance(r, (FieldRule, Diversity))))
 
 
 def make_plan(
     catalog: Catalog, rules: Sequence[Rule], query: Query, filters: Sequence[Filter] = (),
     contact: dict[str, Any] | None = None, constraint: Check | None = None,
 ) -> Plan:
-    base, boost = _static_part(catalog, rules)
-    plan = Plan(base, boost)
-    _apply_dynamic(plan, catalog, rules, query, contact or {}, top_level=True)
+    static = static_part(catalog, rules)
+    plan = Plan(static.base, static.boost, diversity=list(static.diversity))
+    if static.dynamic:
+        _apply_dynamic(plan, catalog, static.dynamic, query, contact or {})
     for f in filters:
         mode = {"include": "show_only", "exclude": "do_not_show", "should": "show_more"}[f.mode]
         plan.add(mode, _filter_mask(catalog, f), SHOULD_TIER)
     if constraint is not None:
         plan.checks.append(constraint)
-    context = query.context[query.context < catalog.n]
+    context = _known(catalog, query.context)
     if len(context):
         plan.checks.append(excluding(context))  # never the context products themselves
     return plan
 
 
-def _apply_dynamic(
-    plan: Plan, catalog: Catalog, rules: Sequence[Rule], query: Query, contact: dict[str, Any], top_level: bool
-) -> None:
+def _known(catalog: Catalog, context: np.ndarray) -> np.ndarray:
+    if len(context) == 1:
+        return context if context[0] < catalog.n else context[:0]
+    return context[context < catalog.n]
+
+
+def _apply_dynamic(plan: Plan, catalog: Catalog, rules: Sequence[Rule], query: Query, contact: dict[str, Any]) -> None:
+    """The rules that read the request (at the top level, the static part has the others)."""
     for rule in rules:
         if isinstance(rule, FieldRule):
-            if top_level:
-                continue  # in the cached static part
             plan.add(rule.type, condition_mask(catalog, rule.condition), rule.boost)
         elif isinstance(rule, Diversity):
             plan.diversity.append(rule)
@@ -209,9 +226,9 @@ def _apply_dynamic(
                 continue  # nothing known of the contact: the rule cannot apply
             plan.add(rule.mode, _contact_mask(catalog, rule, value), rule.boost)
         elif isinstance(rule, Conditional):
-            context = query.context[query.context < catalog.n]
+            context = _known(catalog, query.context)
             if len(context) and condition_mask(catalog, rule.condition)[context].any():
-                _apply_dynamic(plan, catalog, rule.then, query, contact, top_level=False)
+                _apply_dynamic(plan, catalog, rule.then, query, contact)
 
 
 def _diversity_keys(catalog: Catalog, rule: Diversity) -> np.ndarray:
@@ -223,44 +240,55 @@ def _diversity_keys(catalog: Catalog, rule: Diversity) -> np.ndarray:
 
 
 def _pick(
-    ids: np.ndarray, scores: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken: np.ndarray,
+    ids: np.ndarray, scores: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken: list[int],
     counts: list[dict[Any, int]],
 ) -> list[int]:
-    ok = ids < catalog.n
-    ids, scores = ids[ok], scores[ok]
-    ids, scores = ids[~taken[ids]], scores[~taken[ids]]
+    """The best `want` candidates the plan allows, not `taken` yet (ranked by score, then index)."""
+    if want <= 0 or len(ids) == 0:
+        return []
+    if ids.max() >= catalog.n:
+        ok = ids < catalog.n
+        ids, scores = ids[ok], scores[ok]
     keep = plan.allowed(ids)
-    ids, scores = ids[keep], scores[keep].astype(np.float32)
-    if len(ids) == 0 or want <= 0:
+    if taken:
+        keep &= ~member(ids, np.array(taken, np.int32))
+    ids, scores = ids[keep], scores[keep].astype(np.float32, copy=False)
+    if len(ids) == 0:
         return []
     factors = plan.factors(ids)
     if factors is not None:
         scores = scores * factors
-    if not plan.diversity and len(ids) > want:
-        # The best `want` and every item tied with the last of them: the order below decides the ties
-        # (by index), not the partition, so the answer is the same however the candidates came.
-        top = scores >= np.partition(scores, len(scores) - want)[len(scores) - want]
-        ids, scores = ids[top], scores[top]
-    order = np.lexsort((ids, -scores))
-    picked: list[int] = []
+    if not plan.diversity:
+        picked = top_k(ids, scores, want)[0].tolist()
+        taken += picked
+        return picked
+    return _diverse(ids[np.lexsort((ids, -scores))], plan, catalog, want, taken, counts)
+
+
+def _diverse(ranked: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken: list[int],
+             counts: list[dict[Any, int]]) -> list[int]:
+    """The first `want` of the ranked candidates under the diversity caps (counted across fallback steps)."""
     keys = [_diversity_keys(catalog, rule) for rule in plan.diversity]
-    for i in ids[order]:
-        if keys:
-            values = [k[i] for k in keys]
-            caps = [rule.max for rule in plan.diversity]
-            if any(counts[j].get(v, 0) >= cap for j, (v, cap) in enumerate(zip(values, caps, strict=True))):
+    caps = [rule.max for rule in plan.diversity]
+    picked: list[int] = []
+    for start in range(0, len(ranked), 4 * want):  # a chunk at a time: the caps rarely skip many
+        chunk = ranked[start:start + 4 * want]
+        values = [k[chunk].tolist() for k in keys]
+        for n, i in enumerate(chunk.tolist()):
+            if any(count.get(v[n], 0) >= cap for count, v, cap in zip(counts, values, caps, strict=True)):
                 continue
-            for j, v in enumerate(values):
-                counts[j][v] = counts[j].get(v, 0) + 1
-        picked.append(int(i))
-        taken[i] = True
-        if len(picked) == want:
-            break
+            for count, v in zip(counts, values, strict=True):
+                count[v[n]] = count.get(v[n], 0) + 1
+            picked.append(i)
+            if len(picked) == want:
+                taken += picked
+                return picked
+    taken += picked
     return picked
 
 
 def _from_list(model: Recommender, plan: Plan, catalog: Catalog, query: Query, size: int,
-               taken: np.ndarray) -> list[int] | None:
+               taken: list[int]) -> list[int] | None:
     """A one-product request answered from the model's precomputed list (`Recommender.item_list`): the
     list is ranked already, so the masks apply to it as vectors and the first `size` allowed are the
     answer, the very answer of `_pick` over the full scoring. None: score in full (no list, boosts or
@@ -271,12 +299,14 @@ def _from_list(model: Recommender, plan: Plan, catalog: Catalog, query: Query, s
     if found is None:
         return None
     ids, _scores, complete = found
-    ids = ids[ids < catalog.n]
+    if len(ids) and ids.max() >= catalog.n:
+        ids = ids[ids < catalog.n]
     picked = ids[plan.allowed(ids)][:size]
     if len(picked) < size and not complete:
         return None
-    taken[picked] = True
-    return picked.tolist()
+    result = picked.tolist()
+    taken += result
+    return result
 
 
 def recommend(
@@ -285,7 +315,7 @@ def recommend(
 ) -> list[int]:
     """The data source's answer: item indices, best first, at most `size`, each qualifying."""
     plan = make_plan(catalog, rules, query, filters, contact, model.constraint(query))
-    taken = np.zeros(catalog.n, bool)
+    taken: list[int] = []  # what earlier steps picked: a fallback never repeats it
     counts: list[dict[Any, int]] = [{} for _ in plan.diversity]
     result = _from_list(model, plan, catalog, query, size, taken)
     if result is None:

@@ -1,0 +1,101 @@
+"""One personal request as vectors: the contact's history scored without building matrices.
+
+A request is one query. `personal._Parts` scores a batch as sparse matrices (tuning, offline
+evaluation), which costs a few dozen scipy objects per call whatever the batch size; here the same
+parts are (item ids, scores) vectors computed with the very float32 operations, in the same order,
+that the batch applies to a row, so a request's candidates equal its row of a batch:
+- repeated events add up in event order (`summed_rows`, which the batch uses too);
+- the item-item model multiplies the history's rows through (`ItemModel.score_one`);
+- two parts blend as scipy adds two rows: a*x + b*y where both have the item, the one alone elsewhere,
+  exact zeros dropped (`blend`); each part is scaled by its peak as `_row_normalised` does (`normalised`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recoms.recommenders.base import EMPTY, PURCHASE, Candidates, Query, sum_by_item
+
+Vector = tuple[np.ndarray, np.ndarray]  # (item ids int32, scores float32)
+
+
+def summed_rows(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events as canonical CSR arrays (indptr, indices, data): a (row, item)'s weights added up in event
+    order, whatever the other rows hold, so one query alone sums exactly as within a batch."""
+    # Stable: an item's events keep their order (one row: the same order as sorting by (row, item)).
+    order = np.argsort(cols, kind="stable") if n_rows == 1 else np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    first = np.ones(len(rows), bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    data = np.zeros(int(first.sum()), np.float32)
+    np.add.at(data, np.cumsum(first) - 1, vals)  # in order, from zero
+    indptr = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(np.bincount(rows[first], minlength=n_rows), out=indptr[1:])
+    return indptr, cols[first].astype(np.int32, copy=False), data
+
+
+def events(model: Any, q: Query, kinds: dict[int, float], p: dict[str, Any]) -> Vector:
+    """The query's weighted events, summed per item (ids ascending)."""
+    items, w = model.weighted_events(q, kinds, p)
+    if len(items) == 0:
+        return EMPTY
+    _indptr, ids, vals = summed_rows(np.zeros(len(items), np.int64), items, w, 1)
+    return ids, vals
+
+
+def normalised(v: Vector) -> Vector:
+    """`personal._row_normalised` on one row: negatives and zeros out, divided by the peak."""
+    ids, vals = v
+    vals = np.maximum(vals, 0.0)
+    keep = vals != 0
+    if not keep.all():
+        ids, vals = ids[keep], vals[keep]
+    if len(vals) == 0:
+        return EMPTY
+    return ids, vals / vals.max()
+
+
+def blend(a: Vector, wa: float, b: Vector, wb: float) -> Vector:
+    """a * wa + b * wb, as scipy adds two scaled sparse rows."""
+    ids, vals = sum_by_item(np.concatenate([a[0], b[0]]), np.concatenate([a[1] * wa, b[1] * wb]))
+    keep = vals != 0
+    return (ids[keep], vals[keep]) if not keep.all() else (ids, vals)
+
+
+def one_query(model: Any, q: Query, p: dict[str, Any]) -> Candidates:
+    """`Personal.recommend` of one query: its row of `_Parts.blend`, as vectors."""
+    activity = events(model, q, model._kind_weights(p), p)
+    scores = EMPTY
+    if len(activity[0]):
+        scores = normalised(model.model.score_one(activity[0], np.minimum(activity[1], 1.0)))
+    r, nw = float(p["repeat_weight"]), float(p["neighbour_weight"])
+    if p["exclude_purchased"] and nw <= 0:
+        r = 0.0  # the contact's own purchases are all left out: without neighbours, no repeat part
+    if r > 0:
+        own = events(model, q, {PURCHASE: 1.0}, p)
+        repeat = own
+        power = float(p["propensity_power"])
+        if power > 0 and len(own[0]):
+            repeat = own[0], own[1] * model.propensity[own[0]] ** power
+        repeat = normalised(repeat)
+        if nw > 0:
+            repeat = normalised(blend(repeat, 1 - nw, _neighbours(model, own, int(p["neighbour_count"])), nw))
+        scores = blend(scores, 1 - r, repeat, r)
+    pw = float(p["popularity_weight"])
+    if pw > 0:
+        scores = blend(scores, 1 - pw, model.popular_top(float(p["popularity_half_life_days"])), pw)
+    if len(scores[0]) == 0:
+        return EMPTY
+    return scores[0].astype(np.int32, copy=False), scores[1].astype(np.float32, copy=False)
+
+
+def _neighbours(model: Any, own: Vector, k: int) -> Vector:
+    """The similar contacts' mean vector (TIFU-KNN): the pool's sparse products on the one row."""
+    n = model.model.n_items
+    row = sp.csr_matrix((own[1], own[0], np.array([0, len(own[0])], np.int64)), shape=(1, n))
+    smooth = sp.csr_matrix(model.pool.smooth(row, k))
+    return normalised((smooth.indices.astype(np.int32), smooth.data.astype(np.float32)))
