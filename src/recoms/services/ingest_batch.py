@@ -33,6 +33,9 @@ class AccountState:
     dirty_carts: set[int] = field(default_factory=set)  # changed here, not yet written
     seen_keys: set[str] = field(default_factory=set)  # client event ids stored (before or in this transaction)
     patches: dict[str, dict[str, Any]] = field(default_factory=dict)  # product id -> newest price/stock seen
+    # (source verified?, *identifiers) -> the contact they resolved to without a slow path: every identifier
+    # is held then, so the answer only changes when a slow path or a merge moves some (both clear it).
+    resolved: dict[tuple, int] = field(default_factory=dict)
 
     def lookup(self, conn: sa.Connection, pairs: Iterable[Pair]) -> None:
         """Who holds these identifiers, for those not known yet."""
@@ -47,6 +50,7 @@ class AccountState:
         pairs = list(dict.fromkeys(pairs))
         for pair in pairs:
             self.held.pop(pair, None)
+        self.resolved.clear()
         self.lookup(conn, pairs)
 
     def merged(self, loser: int, winner: int) -> None:
@@ -55,6 +59,7 @@ class AccountState:
         for pair, held in self.held.items():
             if held is not None and held.contact_id == loser:
                 self.held[pair] = contacts.Held(winner, held.verified)
+        self.resolved.clear()
         self.carts.pop(loser, None)
         self.carts.pop(winner, None)
 

@@ -79,8 +79,15 @@ class _Request:
         if ev.contact_id is None:
             if not ev.ids:
                 return None
+            # A visitor's next events carry the same identifiers: once resolved here, all of them are held
+            # and the answer stays (until a slow path or a merge moves identifiers: AccountState.resolved).
+            key = (self.verified, *ev.ids.items())
+            found = self.state.resolved.get(key)
+            if found is not None:
+                return found
             found = self._known(ev.ids)
             if found is not None:
+                self.state.resolved[key] = found
                 return found
         return self._slow(lambda: self._resolve(ev), ev.ids)
 
@@ -326,6 +333,7 @@ def _apply_guarded(pending: Pending, request: _Request, ev: TrackedEvent, text: 
             return _apply(request, contact_id, ev, text)
     except EventError:
         state.held = held
+        state.resolved.clear()
         state.carts.clear()
         pending.forget_new_contacts()
         raise

@@ -28,5 +28,9 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
         except raw.Error as exc:  # the same exception a statement through SQLAlchemy would raise
             raise sa.exc.DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
         return
-    marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", [tuple(row) for row in rows])
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    raw = conn.connection.driver_connection
+    try:  # the driver's cursor takes the rows as they are (lists too): no copy, no SQLAlchemy on the way
+        raw.executemany(sql, rows)
+    except raw.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
