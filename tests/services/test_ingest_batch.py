@@ -166,3 +166,24 @@ def test_a_product_update_after_a_page_view_in_the_same_transaction_wins(platfor
     assert result.accepted == 3
     with engine.connect() as conn:
         assert conn.execute(sa.select(products.c.price).where(products.c.account_id == account)).scalar() == 15
+
+
+@pytest.mark.parametrize("source", ["api", "web"])
+def test_a_visitor_resolved_earlier_in_the_transaction_follows_a_merge_or_link_made_after(platform, source):
+    """The identifiers an event resolved are remembered for the visitor's next events of the transaction;
+    a merge (the shop's server) or a claim's slow path in between must not leave those on the old contact."""
+    engine = platform.engine
+    account = create_account(engine, f"memo {source}")["account_id"]
+    result = ingest(engine, account, [
+        envelope("ProductPage", {"productKey": "P1"}, sc="laptop", ts=T0),
+        envelope("ProductPage", {"productKey": "P2"}, sc="phone", ts=T0 + 1, user_email="a@shop.test"),
+        envelope("ProductPage", {"productKey": "P3"}, sc="laptop", ts=T0 + 2, user_email="a@shop.test"),
+        envelope("ProductPage", {"productKey": "P4"}, sc="laptop", ts=T0 + 3),  # the laptop again, alone
+    ], source)
+    assert result.accepted == 4
+    with engine.connect() as conn:
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+    assert owners["P4"] == owners["P3"]  # wherever the laptop went, its next event went too
+    if source == "api":
+        assert owners["P1"] == owners["P2"] == owners["P3"] == owners["P4"]
