@@ -15,7 +15,7 @@ from recoms.recommenders.catalog import Catalog
 from recoms.recommenders.registry import get_algorithm
 from tests.recommenders.tiny import product
 
-LISTED = ["similar", "also_bought", "cross_sell"]
+LISTED = ["similar", "also_bought", "cross_sell", "upsell"]
 RULES = [
     [],
     [{"type": "show_only", "field": "price", "op": "lt", "values": [40]}],
@@ -54,7 +54,8 @@ def served(name: str, catalog: Catalog, inter: Interactions, params: dict | None
 
 
 @pytest.mark.parametrize("name", LISTED)
-@pytest.mark.parametrize("params", [{}, {"alpha": 0.0, "customer_weight": 0.5}, {"content_weight": 0.0}])
+@pytest.mark.parametrize("params", [{}, {"alpha": 0.0, "customer_weight": 0.5}, {"content_weight": 0.0},
+                                    {"complement_weight": 0.0}, {"complement_weight": 1.0}])
 def test_each_list_is_the_full_scoring_of_its_product(name, params):
     cls = get_algorithm(name)
     params = {k: v for k, v in params.items() if k in cls.default_params}

@@ -25,6 +25,7 @@ from recoms.recommenders.base import (
     Items,
     Query,
     Recommender,
+    top_k,
 )
 
 DAY_MS = 86_400_000
@@ -62,7 +63,7 @@ class Bestsellers(Recommender):
         daily.sum_duplicates()
         self.daily = daily
         self.watermark = end
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[Any, Any] = {}  # per window: sales; top lists (immutable model, shared by views)
         return self
 
     def state(self) -> dict[str, np.ndarray]:
@@ -89,15 +90,28 @@ class Bestsellers(Recommender):
         return self._cache[window]
 
     def _store_top(self, window: int) -> Candidates:
-        key = -window  # negative keys: the store-wide top list of a window
+        key = ("store", window, int(self.params["candidates"]))
         if key not in self._cache:
             s = self.scores(window)
             ids = np.flatnonzero(s > 0).astype(np.int32)
-            limit = int(self.params["candidates"])
-            if len(ids) > limit:
-                ids = ids[np.argpartition(-s[ids], limit - 1)[:limit]]
-            self._cache[key] = (ids, s[ids])
+            self._cache[key] = top_k(ids, s[ids], int(self.params["candidates"]))
         return self._cache[key]
+
+    def _in_categories(self, window: int, cats: np.ndarray) -> Candidates:
+        """What sold in any of the categories (at any level): per window and categories, cached (a request
+        names one category or a few; the live catalog is fixed for the model's life)."""
+        key = ("categories", window, cats.tobytes())
+        found = self._cache.get(key)
+        if found is None or found[2] is not self.items:
+            members = self.items.categories[:, cats]
+            ids = np.unique(members.tocoo().row).astype(np.int32)
+            s = self.scores(window)
+            ids = ids[ids < len(s)]
+            ids = ids[s[ids] > 0]
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            found = self._cache[key] = (ids, s[ids], self.items)
+        return found[0], found[1]
 
     def _categories_of(self, query: Query) -> np.ndarray:
         if self.params["scope"] == "context" and len(query.context) and self.items is not None:
@@ -118,10 +132,5 @@ class Bestsellers(Recommender):
             if len(cats) == 0 or self.items is None:
                 out.append(EMPTY)
                 continue
-            members = self.items.categories[:, cats]
-            ids = np.unique(members.tocoo().row).astype(np.int32)
-            s = self.scores(window)
-            ids = ids[ids < len(s)]
-            ids = ids[s[ids] > 0]
-            out.append((ids, s[ids]))
+            out.append(self._in_categories(window, np.asarray(cats, np.int32)))
         return out

@@ -28,17 +28,19 @@ class RecentlyViewed(Recommender):
         kinds = (VIEW, CART, WISHLIST) if self.params["include_carted"] else (VIEW,)
         out = []
         for q in queries:
-            seen = np.isin(q.history_kinds, kinds)
+            seen = q.history_kinds == kinds[0]
+            for kind in kinds[1:]:
+                seen |= q.history_kinds == kind
             if not seen.any():
                 out.append(EMPTY)
                 continue
             items, ts = q.history_items[seen], q.history_ts[seen]
-            latest: dict[int, int] = {}
-            for item, t in zip(items.tolist(), ts.tolist(), strict=True):
-                if t > latest.get(item, -1):
-                    latest[item] = t
-            ids = np.fromiter(latest, np.int32, len(latest))
-            when = np.fromiter(latest.values(), np.int64, len(latest))
+            # Each item once, in the order the history first names it, at its latest time.
+            uniq, first, inverse = np.unique(items, return_index=True, return_inverse=True)
+            latest = np.full(len(uniq), -1, np.int64)
+            np.maximum.at(latest, inverse, ts)
+            order = np.argsort(first)
+            ids, when = uniq[order].astype(np.int32), latest[order]
             # Newest first: rank by time, as small floats (epoch milliseconds do not fit a float32).
             out.append((ids, (np.argsort(np.argsort(when)) + 1).astype(np.float32)))
         return out
