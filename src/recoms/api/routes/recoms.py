@@ -12,8 +12,10 @@ import logging
 
 from fastapi import APIRouter, Request
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from recoms.api.deps import MAX_ID, authenticate, scope
 from recoms.api.lean import LeanRoute
@@ -43,25 +45,42 @@ def is_token_route(path: str) -> bool:
     return "/" not in rest and rest not in MOBILE_ROUTES
 
 
-async def recoms_v1(request: Request) -> Response:
-    """GET (query) or POST (JSON body) with the ES-TOKEN header; the next token in the ES-TOKEN header."""
-    platform = request.app.state.platform
-    body = await request.body() if request.method == "POST" else None
-    try:
-        answer = platform.recommendations.by_token(
-            request.headers.get("es-token"), request.path_params["dataSourceId"], request.query_params, body)
-    except Exception as exc:  # the token store does not answer: 503, and the token was not spent
-        return unexpected(exc, "token exchange")
-    # The next token and the list's id are for the page too (CORS adds this only to cross-origin calls).
-    headers = {"ES-TOKEN": answer.next_token, "Access-Control-Expose-Headers": EXPOSED} if answer.next_token else None
-    error = answer.error
-    if error is None:
-        return Response(answer.body, media_type=JSON,
-                        headers={**headers, RECOMMENDATION_ID_HEADER: answer.recommendation_id})
-    if isinstance(error, RecomsError):
-        # A token problem is no Basic-auth challenge: the app gets a new token from its server instead.
-        return problem(401, error.detail, headers=headers) if error.status == 401 else from_error(error, headers)
-    return unexpected(error, "recommendations", headers)
+class TokenEndpoint:
+    """The ES-TOKEN route's ASGI app: GET (query) or POST (JSON body) with the ES-TOKEN header; the next
+    token in the ES-TOKEN header. It reads the scope and writes its two messages itself: a Request and a
+    Response object per call cost as much as a reused answer."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        platform = scope["app"].state.platform
+        token = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"es-token"), None)
+        body = await Request(scope, receive).body() if scope["method"] == "POST" else None
+        try:
+            answer = platform.recommendations.by_token(
+                token, scope["path_params"]["dataSourceId"], QueryParams(scope["query_string"]), body)
+        except Exception as exc:  # the token store does not answer: 503, and the token was not spent
+            return await unexpected(exc, "token exchange")(scope, receive, send)
+        error = answer.error
+        if error is None:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(answer.body)).encode()),
+                (b"es-token", answer.next_token.encode()), EXPOSE,
+                (RECOMMENDATION_ID_BYTES, answer.recommendation_id.encode())]})
+            return await send({"type": "http.response.body", "body": answer.body})
+        # The next token is for the page too (CORS adds this only to cross-origin calls).
+        headers = None
+        if answer.next_token:
+            headers = {"ES-TOKEN": answer.next_token, "Access-Control-Expose-Headers": EXPOSED}
+        if isinstance(error, RecomsError):
+            # A token problem is no Basic-auth challenge: the app gets a new token from its server instead.
+            response = problem(401, error.detail, headers=headers) if error.status == 401 else (
+                from_error(error, headers))
+        else:
+            response = unexpected(error, "recommendations", headers)
+        await response(scope, receive, send)
+
+
+EXPOSE = (b"access-control-expose-headers", EXPOSED.encode())
+RECOMMENDATION_ID_BYTES = RECOMMENDATION_ID_HEADER.lower().encode()
 
 
 class DataSourceSegment(Convertor[str]):
@@ -78,7 +97,8 @@ class DataSourceSegment(Convertor[str]):
 
 
 register_url_convertor("datasource", DataSourceSegment())
-token_route = Route("/api/v1/recoms/{dataSourceId:datasource}", recoms_v1, methods=["GET", "POST"], name="recoms_v1")
+token_route = Route("/api/v1/recoms/{dataSourceId:datasource}", TokenEndpoint(), methods=["GET", "POST"],
+                    name="recoms_v1")
 
 
 router = APIRouter(tags=["recommendations"])
