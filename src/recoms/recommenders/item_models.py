@@ -36,13 +36,16 @@ class ItemModel:
         rows, cols = np.nonzero(part)
         return sp.csr_matrix((part[rows, cols], (rows, self.kept[cols])), shape=activity.shape)
 
-    def score_one(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def score_one(self, items: np.ndarray, weights: np.ndarray, positive: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """`score` of one activity row, given as its (ascending) items and weights: the history items' rows
-        of the weights added up, with the same float32 operations in the same order as the batch's product."""
+        of the weights added up, with the same float32 operations in the same order as the batch's product.
+        `positive`: only the positive scores (all a caller that drops the others needs)."""
         if self.sparse is not None:
             w = self.sparse
             ids, scores = merge_neighbours(w.indptr, w.indices, w.data, items, weights)
-            return ids, scores  # the batch's product drops exact zeros: so does the peak scaling after it
+            keep = scores > 0 if positive else scores != 0  # the batch's product drops exact zeros
+            return (ids, scores) if keep.all() else (ids[keep], scores[keep])
         if self.dense is None or len(self.kept) == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
         pos = np.searchsorted(self.kept, items)
@@ -54,7 +57,7 @@ class ItemModel:
         row = sp.csr_array((weights[inside].astype(np.float32, copy=False), pos[inside].astype(np.int32),
                             np.array([0, int(inside.sum())], np.int32)), shape=(1, len(self.kept)))
         part = (row @ self.dense)[0]  # the batch's very product, on one row
-        nz = np.flatnonzero(part)
+        nz = np.flatnonzero(part > 0) if positive else np.flatnonzero(part)
         return self.kept[nz], part[nz]
 
     def state(self) -> dict[str, np.ndarray]:

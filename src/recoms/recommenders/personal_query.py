@@ -50,8 +50,7 @@ def events(model: Any, q: Query, kinds: dict[int, float], p: dict[str, Any]) -> 
 def normalised(v: Vector) -> Vector:
     """`personal._row_normalised` on one row: negatives and zeros out, divided by the peak."""
     ids, vals = v
-    vals = np.maximum(vals, 0.0)
-    keep = vals != 0
+    keep = vals > 0
     if not keep.all():
         ids, vals = ids[keep], vals[keep]
     if len(vals) == 0:
@@ -71,7 +70,7 @@ def one_query(model: Any, q: Query, p: dict[str, Any]) -> Candidates:
     activity = events(model, q, model._kind_weights(p), p)
     scores = EMPTY
     if len(activity[0]):
-        scores = normalised(model.model.score_one(activity[0], np.minimum(activity[1], 1.0)))
+        scores = normalised(model.model.score_one(activity[0], np.minimum(activity[1], 1.0), positive=True))
     r, nw = float(p["repeat_weight"]), float(p["neighbour_weight"])
     if p["exclude_purchased"] and nw <= 0:
         r = 0.0  # the contact's own purchases are all left out: without neighbours, no repeat part

@@ -262,7 +262,13 @@ def _pick(
         picked = top_k(ids, scores, want)[0].tolist()
         taken += picked
         return picked
-    return _diverse(ids[np.lexsort((ids, -scores))], plan, catalog, want, taken, counts)
+    # The caps rarely skip many: rank the best few first, everything only when they do not suffice.
+    head = top_k(ids, scores, 4 * want)[0]
+    picked = _diverse(head, plan, catalog, want, taken, counts)
+    if len(picked) < want and len(ids) > len(head):
+        rest = ids[np.lexsort((ids, -scores))][len(head):]
+        picked += _diverse(rest, plan, catalog, want - len(picked), taken, counts)
+    return picked
 
 
 def _diverse(ranked: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken: list[int],
@@ -271,7 +277,7 @@ def _diverse(ranked: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken:
     keys = [_diversity_keys(catalog, rule) for rule in plan.diversity]
     caps = [rule.max for rule in plan.diversity]
     picked: list[int] = []
-    for start in range(0, len(ranked), 4 * want):  # a chunk at a time: the caps rarely skip many
+    for start in range(0, len(ranked), 4 * want):  # a chunk at a time
         chunk = ranked[start:start + 4 * want]
         values = [k[chunk].tolist() for k in keys]
         for n, i in enumerate(chunk.tolist()):
