@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.middleware.cors import CORSMiddleware
@@ -200,18 +201,23 @@ class BrowserCors:
 
 
 class Metrics:
+    """Per route, the count of requests by status and their latency (Prometheus)."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The labelled series, looked up once: `labels()` costs more than the observation itself.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        status = [500]
+        status = 500
 
         async def capture(message):
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status = message["status"]
             await send(message)
 
         try:
@@ -219,5 +225,11 @@ class Metrics:
         finally:
             route = scope.get("route")
             name = getattr(route, "path", None) or "unmatched"
-            REQUESTS.labels(scope["method"], name, str(status[0])).inc()
-            LATENCY.labels(name).observe(time.perf_counter() - start)
+            key = (scope["method"], name, status)
+            series = self._series.get(key)
+            if series is None:
+                if len(self._series) > 10_000:  # methods are the client's to choose: bounded
+                    self._series.clear()
+                series = self._series[key] = (REQUESTS.labels(key[0], name, str(status)), LATENCY.labels(name))
+            series[0].inc()
+            series[1].observe(time.perf_counter() - start)

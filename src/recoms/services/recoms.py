@@ -19,7 +19,7 @@ from recoms.domain.product import Product
 from recoms.domain.rules import Filter, RuleError, parse_filters
 from recoms.errors import BadRequest, NotFound, Unauthorized
 from recoms.services.accounts import AccountDirectory, require_recommendations
-from recoms.services.answer_cache import AnswerCache, cacheable, depends_on_contact_fields
+from recoms.services.answer_cache import AnswerCache, depends_on_contact_fields
 from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
 from recoms.services.serving import AccountModels, ServingEngine
@@ -206,7 +206,7 @@ class Recommendations:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs products: pass ?products=<id>")
         if bound.needs == "category" and not req.categories:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
-        prepared = Prepared(ds, variant_id, state, cacheable(bound.chain, ds))
+        prepared = Prepared(ds, variant_id, state, bound.cacheable)
         if contact_id is not None and bound.uses_history:
             prepared.history = activity.contact_history(self.engine, account.id, contact_id, HISTORY_LIMIT)
         if contact_id is not None and depends_on_contact_fields(ds.rules):

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from recoms.recommenders import rules as rules_engine
 from recoms.recommenders.base import Interactions, Query, Recommender
 from recoms.recommenders.catalog import Catalog
 from recoms.recommenders.registry import algorithm_names, get_algorithm
+from recoms.services import answer_cache
 from recoms.store import products
 from recoms.store.db import checkpoint, checkpoint_in_background
 from recoms.training import snapshot
@@ -43,6 +44,7 @@ class Bound:
     fallbacks: tuple[Recommender, ...]
     uses_history: bool
     needs: str | None
+    cacheable: bool = False  # its answers depend on nothing of the visitor (services/answer_cache)
 
     @property
     def chain(self) -> tuple[Recommender, ...]:
@@ -85,7 +87,8 @@ class AccountModels:
             needs = described.required_context() if described is not None else None
             if len(self.bound) > 1000:
                 self.bound.clear()
-            found = self.bound[key] = Bound(model, fallbacks, history, needs)
+            found = Bound(model, fallbacks, history, needs)
+            found = self.bound[key] = replace(found, cacheable=answer_cache.cacheable(found.chain, ds))
         return found
 
 
