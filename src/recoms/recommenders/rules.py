@@ -279,16 +279,17 @@ def _diverse(ranked: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken:
     picked: list[int] = []
     for start in range(0, len(ranked), 4 * want):  # a chunk at a time
         chunk = ranked[start:start + 4 * want]
-        values = [k[chunk].tolist() for k in keys]
-        for n, i in enumerate(chunk.tolist()):
-            if any(count.get(v[n], 0) >= cap for count, v, cap in zip(counts, values, caps, strict=True)):
+        # Each candidate's values, one tuple per candidate (one per rule), as plain Python objects.
+        for i, row in zip(chunk.tolist(), zip(*(k[chunk].tolist() for k in keys)), strict=True):
+            if any(count.get(v, 0) >= cap for count, v, cap in zip(counts, row, caps)):
                 continue
-            for count, v in zip(counts, values, strict=True):
-                count[v[n]] = count.get(v[n], 0) + 1
+            for count, v in zip(counts, row):
+                count[v] = count.get(v, 0) + 1
             picked.append(i)
             if len(picked) == want:
-                taken += picked
-                return picked
+                break
+        if len(picked) == want:
+            break
     taken += picked
     return picked
 
