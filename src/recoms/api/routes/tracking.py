@@ -76,7 +76,6 @@ async def _merge(results: list[IngestResult], offsets: list[list[int]]) -> Inges
 
 async def _by_site(request: Request, platform: Platform, events: list[Any]) -> IngestResult:
     """Browser events: each names its account by the public site id (GeneralInfo.siteId or ?siteId=)."""
-    default_site = request.query_params.get("siteId")
     by_site: dict[str, list[int]] = defaultdict(list)
     result = IngestResult()
     for index, event in enumerate(events):
@@ -85,7 +84,7 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
             continue
         info = event.get("GeneralInfo") if isinstance(event, dict) else None
         site = info.get("siteId") if isinstance(info, dict) else None
-        site = site or default_site
+        site = site or request.query_params.get("siteId")  # parsed only when an event has none
         if platform.directory.site(site) is None:
             result.errors.append({"index": index, "reason": f"unknown or missing siteId {str(site)[:64]!r}"})
             continue
