@@ -73,3 +73,18 @@ def test_a_view_of_other_serving_params_scores_alike():
         one_ids, one_scores = model.recommend([q])[0]
         assert dict(zip(ids.tolist(), scores.tolist(), strict=True)) == dict(
             zip(one_ids.tolist(), one_scores.tolist(), strict=True))
+
+
+def test_one_query_equals_its_row_with_sparse_ease_weights(monkeypatch):
+    from recoms.recommenders import item_models
+
+    monkeypatch.setattr(item_models, "DENSE_LIMIT", 50)  # EASE beyond the dense limit: its strongest weights
+    inter, items = random_shop(seed=7)
+    model = Personal(neighbours=20, half_life_events=10.0).fit(inter, items)
+    assert model.model.sparse is not None
+    qs = queries(inter, n=40)
+    for q, (ids, scores) in zip(qs, model.recommend(qs), strict=True):
+        one_ids, one_scores = model.recommend([q])[0]
+        order, one_order = np.argsort(ids), np.argsort(one_ids)
+        assert np.array_equal(ids[order], one_ids[one_order])
+        assert np.array_equal(scores[order], one_scores[one_order])

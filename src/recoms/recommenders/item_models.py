@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from recoms.recommenders.base import merge_neighbours
 from recoms.recommenders.baselines import _gram, _spd_inverse
 from recoms.recommenders.neighbours import BLOCK, top_k_per_row
 
@@ -38,13 +37,17 @@ class ItemModel:
 
     def score_one(self, items: np.ndarray, weights: np.ndarray, positive: bool = False
                   ) -> tuple[np.ndarray, np.ndarray]:
-        """`score` of one activity row, given as its (ascending) items and weights: the history items' rows
-        of the weights added up, with the same float32 operations in the same order as the batch's product.
-        `positive`: only the positive scores (all a caller that drops the others needs)."""
+        """`score` of one activity row, given as its (ascending) items and weights: the batch's very
+        product on that one row (row by row, scipy's products do not depend on the other rows), so the
+        same numbers; without the batch's matrices around it. `positive`: only the positive scores."""
+        weights = weights.astype(np.float32, copy=False)
         if self.sparse is not None:
-            w = self.sparse
-            ids, scores = merge_neighbours(w.indptr, w.indices, w.data, items, weights)
-            keep = scores > 0 if positive else scores != 0  # the batch's product drops exact zeros
+            # int32 indices: scipy checks and converts nothing (a third of the cost of the row otherwise).
+            row = sp.csr_array((weights, items.astype(np.int32), np.array([0, len(items)], np.int32)),
+                               shape=(1, self.n_items))
+            out = sp.csr_array(row @ self.sparse)  # sparse: the product's work follows the history's rows
+            ids, scores = out.indices, out.data
+            keep = scores > 0 if positive else scores != 0  # the batch's product drops exact zeros too
             return (ids, scores) if keep.all() else (ids[keep], scores[keep])
         if self.dense is None or len(self.kept) == 0:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
@@ -53,10 +56,9 @@ class ItemModel:
         inside[inside] = self.kept[pos[inside]] == items[inside]
         if not inside.any():
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        # int32 indices: scipy checks and converts nothing (a third of the cost of the row otherwise).
-        row = sp.csr_array((weights[inside].astype(np.float32, copy=False), pos[inside].astype(np.int32),
+        row = sp.csr_array((weights[inside], pos[inside].astype(np.int32),
                             np.array([0, int(inside.sum())], np.int32)), shape=(1, len(self.kept)))
-        part = (row @ self.dense)[0]  # the batch's very product, on one row
+        part = (row @ self.dense)[0]  # the batch's product of the kept columns, on one row
         nz = np.flatnonzero(part > 0) if positive else np.flatnonzero(part)
         return self.kept[nz], part[nz]
 

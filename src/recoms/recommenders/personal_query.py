@@ -15,8 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-
 from recoms.recommenders.base import EMPTY, PURCHASE, Candidates, Query, sum_by_item
 
 Vector = tuple[np.ndarray, np.ndarray]  # (item ids int32, scores float32)
@@ -58,8 +56,15 @@ def normalised(v: Vector) -> Vector:
     return ids, vals / vals.max()
 
 
-def blend(a: Vector, wa: float, b: Vector, wb: float) -> Vector:
-    """a * wa + b * wb, as scipy adds two scaled sparse rows."""
+def blend(a: Vector, wa: float, b: Vector, wb: float, n: int) -> Vector:
+    """a * wa + b * wb over n items, as scipy adds two scaled sparse rows (a + b, a alone or b alone,
+    exact zeros dropped)."""
+    if len(a[0]) + len(b[0]) > n // 16:  # long rows: one vector over the items beats sorting them
+        out = np.zeros(n, np.float32)
+        out[a[0]] = a[1] * wa
+        out[b[0]] += b[1] * wb
+        ids = np.flatnonzero(out).astype(np.int32)
+        return ids, out[ids]
     ids, vals = sum_by_item(np.concatenate([a[0], b[0]]), np.concatenate([a[1] * wa, b[1] * wb]))
     keep = vals != 0
     return (ids[keep], vals[keep]) if not keep.all() else (ids, vals)
@@ -67,6 +72,7 @@ def blend(a: Vector, wa: float, b: Vector, wb: float) -> Vector:
 
 def one_query(model: Any, q: Query, p: dict[str, Any]) -> Candidates:
     """`Personal.recommend` of one query: its row of `_Parts.blend`, as vectors."""
+    n = model.model.n_items
     activity = events(model, q, model._kind_weights(p), p)
     scores = EMPTY
     if len(activity[0]):
@@ -82,19 +88,16 @@ def one_query(model: Any, q: Query, p: dict[str, Any]) -> Candidates:
             repeat = own[0], own[1] * model.propensity[own[0]] ** power
         repeat = normalised(repeat)
         if nw > 0:
-            repeat = normalised(blend(repeat, 1 - nw, _neighbours(model, own, int(p["neighbour_count"])), nw))
-        scores = blend(scores, 1 - r, repeat, r)
+            repeat = normalised(blend(repeat, 1 - nw, _neighbours(model, own, int(p["neighbour_count"])), nw, n))
+        scores = blend(scores, 1 - r, repeat, r, n)
     pw = float(p["popularity_weight"])
     if pw > 0:
-        scores = blend(scores, 1 - pw, model.popular_top(float(p["popularity_half_life_days"])), pw)
+        scores = blend(scores, 1 - pw, model.popular_top(float(p["popularity_half_life_days"])), pw, n)
     if len(scores[0]) == 0:
         return EMPTY
     return scores[0].astype(np.int32, copy=False), scores[1].astype(np.float32, copy=False)
 
 
 def _neighbours(model: Any, own: Vector, k: int) -> Vector:
-    """The similar contacts' mean vector (TIFU-KNN): the pool's sparse products on the one row."""
-    n = model.model.n_items
-    row = sp.csr_matrix((own[1], own[0], np.array([0, len(own[0])], np.int64)), shape=(1, n))
-    smooth = sp.csr_matrix(model.pool.smooth(row, k))
-    return normalised((smooth.indices.astype(np.int32), smooth.data.astype(np.float32)))
+    """The similar contacts' mean vector (TIFU-KNN), as `NeighbourPool.smooth` makes the row."""
+    return normalised(model.pool.smooth_one(own[0], own[1], k))

@@ -58,7 +58,12 @@ def top_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
 def unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
     scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0).astype(np.float32)
-    return sp.csr_matrix(sp.diags(scale) @ m, dtype=np.float32)
+    # Each entry scaled in place (a product with a diagonal would reorder each row's entries, and the
+    # order of a row decides how the products after it add up: `smooth_one` must meet the same order).
+    out = sp.csr_matrix((m.data * np.repeat(scale, np.diff(m.indptr)), m.indices.copy(), m.indptr.copy()),
+                        shape=m.shape, dtype=np.float32)
+    out.eliminate_zeros()
+    return out
 
 
 @dataclass
@@ -112,6 +117,37 @@ class NeighbourPool:
             out.resize((n_queries, n))
         return out
 
+    def smooth_one(self, ids: np.ndarray, vals: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """`smooth` of one query given as its (ascending) items and values: the same operations on the one
+        row (scipy's products on a one-row matrix, the rest on its arrays), so the same numbers."""
+        n_pool_items = self.by_item.shape[0]
+        if self.size == 0 or len(ids) == 0 or k <= 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        if ids[-1] >= n_pool_items:
+            vals, ids = vals[ids < n_pool_items], ids[ids < n_pool_items]
+        if len(ids) > QUERY_ITEMS:  # top_per_row: the same partition of the same array
+            keep = np.ones(len(ids), bool)
+            keep[np.argpartition(-vals, QUERY_ITEMS - 1)[QUERY_ITEMS:]] = False
+            ids, vals = ids[keep], vals[keep]
+        if len(ids) == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        norm = np.sqrt(np.add.reduceat(vals * vals, [0]))  # unit_rows: the row's sum as scipy sums a row
+        scale = np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0).astype(np.float32)
+        unit = vals.astype(np.float32, copy=False) * scale[0]
+        query = _row(unit[unit != 0], ids[unit != 0], n_pool_items)
+        sims = sp.csr_array(query @ self.by_item)
+        s_ids, s_vals = sims.indices, sims.data.copy()
+        s_vals[s_vals >= SELF] = 0.0  # the contact itself, as it was trained
+        keep = s_vals != 0
+        s_ids, s_vals = s_ids[keep], s_vals[keep]
+        if len(s_ids) > k:
+            keep = np.ones(len(s_ids), bool)
+            keep[np.argpartition(-s_vals, k - 1)[k:]] = False
+            s_ids, s_vals = s_ids[keep], s_vals[keep]
+        s_vals = s_vals / np.float32(k)
+        out = sp.csr_array(_row(s_vals, s_ids, self.size) @ self.vectors)
+        return out.indices, out.data.astype(np.float32, copy=False)
+
     def state(self, prefix: str) -> dict[str, np.ndarray]:
         v = self.vectors
         return {f"{prefix}_indptr": v.indptr, f"{prefix}_indices": v.indices, f"{prefix}_data": v.data,
@@ -126,3 +162,8 @@ class NeighbourPool:
             (arrays[f"{prefix}_data"], arrays[f"{prefix}_indices"], arrays[f"{prefix}_indptr"]), shape=shape
         )
         return cls(vectors, sp.csr_matrix(unit_rows(vectors).T))
+
+
+def _row(vals: np.ndarray, ids: np.ndarray, n: int) -> sp.csr_array:
+    """One row as a sparse matrix (int32 indices: scipy converts nothing)."""
+    return sp.csr_array((vals, ids.astype(np.int32, copy=False), np.array([0, len(ids)], np.int32)), shape=(1, n))
