@@ -79,3 +79,27 @@ def test_postgres_down_then_back(outage):
     assert shop.client.get("/readyz").status_code == 200
     assert shop.client.get(f"/api/v1/recoms/{ds}", headers={"ES-TOKEN": next_token}).status_code == 200
     assert shop.token(email="again@shop.test")
+
+
+def test_postgres_down_with_the_tokens_in_postgres(postgres_url, tmp_path):
+    """The default token store (SQL) on PostgreSQL: the exchange's own connections fail as a 503 too, the
+    token is not spent, and the next call opens a new connection once PostgreSQL is back."""
+    target = urlsplit(postgres_url)
+    pg = TcpProxy((target.hostname, target.port or 5432)).start()
+    platform = build_platform(make_settings(_via(postgres_url, pg), tmp_path))
+    try:
+        shop = Shop(TestClient(create_app(platform=platform, background=False)), platform)
+        shop.feed(gmc_xml([{"id": "P1"}]))
+        ds = shop.datasource(algorithm="recently_viewed", fallback=[])
+        held = shop.token(email="sql-tokens@shop.test")
+        assert shop.client.get(f"/api/v1/recoms/{ds}", headers={"ES-TOKEN": held}).status_code == 200
+        held = shop.token(email="sql-tokens@shop.test")
+        pg.stop()
+        r = shop.client.get(f"/api/v1/recoms/{ds}", headers={"ES-TOKEN": held})
+        assert _unavailable(r) and "ES-TOKEN" not in r.headers, r.text
+        pg.start()
+        r = shop.client.get(f"/api/v1/recoms/{ds}", headers={"ES-TOKEN": held})
+        assert r.status_code == 200 and r.headers["ES-TOKEN"], r.text
+    finally:
+        pg.stop()
+        platform.close()

@@ -1,4 +1,5 @@
-"""What every use case needs: settings, the SQL engine, the token store. Built once per process."""
+"""What every use case needs: settings, the SQL engine, the hot path's driver connections, the token store.
+Built once per process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from recoms.settings import Settings
-from recoms.store.db import make_engine, migrate
+from recoms.store.db import DriverConnections, make_engine, migrate
 from recoms.store.tokens import SqlTokenStore, TokenStore
 
 
@@ -16,14 +17,17 @@ class Context:
     settings: Settings
     engine: sa.Engine
     tokens: TokenStore
+    # The hot path's single statements (token exchanges, history reads): store.db.DriverConnections.
+    connections: DriverConnections
 
     def close(self) -> None:
+        self.connections.close()
         self.engine.dispose()
 
 
-def make_token_store(settings: Settings, engine: sa.Engine) -> TokenStore:
+def make_token_store(settings: Settings, engine: sa.Engine, connections: DriverConnections) -> TokenStore:
     if settings.token_store == "database":  # noqa: S105 - a backend name, not a secret
-        return SqlTokenStore(engine, settings.token_ttl_seconds)
+        return SqlTokenStore(engine, settings.token_ttl_seconds, connections)
     if settings.token_store.startswith(("redis://", "rediss://", "unix://")):
         from recoms.store.redis_tokens import RedisTokenStore
 
@@ -34,4 +38,5 @@ def make_token_store(settings: Settings, engine: sa.Engine) -> TokenStore:
 def build_context(settings: Settings) -> Context:
     engine = make_engine(settings.database_url)
     migrate(engine)
-    return Context(settings, engine, make_token_store(settings, engine))
+    connections = DriverConnections(engine)
+    return Context(settings, engine, make_token_store(settings, engine, connections), connections)

@@ -24,6 +24,7 @@ from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
 from recoms.services.serving import AccountModels, ServingEngine
 from recoms.store import activity, contacts
+from recoms.store.db import DriverConnections
 from recoms.store.tokens import TokenStore
 
 MAX_CONTEXT = 200
@@ -125,8 +126,10 @@ class Recommendations:
     def __init__(
         self, engine: sa.Engine, datasources: DataSources, serving: ServingEngine, tokens: TokenStore,
         directory: AccountDirectory, log: RecommendationLog, answers: AnswerCache | None = None,
+        reads: DriverConnections | None = None,
     ) -> None:
         self.engine = engine
+        self.reads = reads or DriverConnections(engine)  # the hot path's one-statement reads
         self.answers = answers or AnswerCache(0)
         self.log = log
         self.datasources = datasources
@@ -208,7 +211,7 @@ class Recommendations:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
         prepared = Prepared(ds, variant_id, state, bound.cacheable)
         if contact_id is not None and bound.uses_history:
-            prepared.history = activity.contact_history(self.engine, account.id, contact_id, HISTORY_LIMIT)
+            prepared.history = activity.contact_history(self.reads, account.id, contact_id, HISTORY_LIMIT)
         if contact_id is not None and depends_on_contact_fields(ds.rules):
             with self.engine.connect() as conn:
                 found = contacts.get_contact(conn, account.id, contact_id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +44,85 @@ def make_engine(url: str) -> sa.Engine:
     # server that is down into a 503 within seconds instead of a hung request.
     return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=5,
                             connect_args={"connect_timeout": 3})
+
+
+class DriverConnections:
+    """A few of the driver's own connections, in autocommit mode, for the hot path's single statements
+    (a token exchange, a contact's history): one round trip each, with no BEGIN/COMMIT and no pool reset.
+    At most MAX_CONNECTIONS run at once. A connection idle for longer than PING_AFTER_SECONDS is pinged
+    before use (the server may have restarted meanwhile). A statement failing because the server went
+    away closes its connection and the idle ones; the next call opens a new one. Errors are raised as
+    SQLAlchemy's (a server that does not answer is a 503 here as everywhere)."""
+
+    MAX_CONNECTIONS = 8
+    PING_AFTER_SECONDS = 5.0
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._idle: queue.LifoQueue = queue.LifoQueue()  # (connection, when it was last used)
+        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+        dbapi = engine.dialect.loaded_dbapi
+        self._error = dbapi.Error
+        self._gone = (dbapi.OperationalError, dbapi.InterfaceError)  # the server, not the statement
+
+    def _open(self):
+        proxy = self.engine.raw_connection()
+        conn = proxy.dbapi_connection  # the driver's own connection, with the engine's connect settings
+        proxy.detach()  # ours now: the pool neither resets nor reuses it
+        if not self.sqlite:  # SQLite connections are in autocommit mode already (see _sqlite_pragmas)
+            conn.autocommit = True
+        return conn
+
+    def _checkout(self):
+        while True:
+            try:
+                conn, used = self._idle.get_nowait()
+            except queue.Empty:
+                return self._open()
+            if self.sqlite or time.monotonic() - used < self.PING_AFTER_SECONDS:
+                return conn
+            try:
+                conn.execute("SELECT 1")
+                return conn
+            except self._error:
+                self.close()  # the server restarted while they were idle: all of them are gone
+                _close(conn)
+
+    def execute(self, sql: str, params: tuple) -> list:
+        """The statement's rows (none for a statement that returns none)."""
+        with self._slots:
+            try:
+                conn = self._checkout()
+            except self._error as exc:
+                raise sa.exc.DBAPIError.instance(sql, params, exc, self._error, hide_parameters=True) from exc
+            try:
+                cur = conn.cursor()
+                cur.execute(sql, params)
+                rows = cur.fetchall() if cur.description else []
+                cur.close()
+            except self._error as exc:
+                _close(conn)  # a broken connection is never reused
+                if isinstance(exc, self._gone):  # the idle ones broke with it: each would fail a request
+                    self.close()
+                raise sa.exc.DBAPIError.instance(sql, params, exc, self._error, hide_parameters=True) from exc
+            except BaseException:
+                _close(conn)
+                raise
+            self._idle.put((conn, time.monotonic()))
+            return rows
+
+    def close(self) -> None:
+        """Close the idle connections (those in use are closed when they fail, or kept for the next call)."""
+        with contextlib.suppress(queue.Empty):
+            while True:
+                _close(self._idle.get_nowait()[0])
+
+
+def _close(conn) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 # What the database and Redis drivers raise when the server does not answer (not when a query is wrong).

@@ -11,10 +11,7 @@ the whole chain is revoked (a second statement, on that path only). The Redis im
 from __future__ import annotations
 
 import base64
-import contextlib
-import queue
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,6 +19,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from recoms.domain.accounts import hash_secret
+from recoms.store.db import DriverConnections
 from recoms.store.tables import token_chains
 
 
@@ -87,21 +85,15 @@ def _now_ms() -> int:
 
 
 class SqlTokenStore:
-    """Tokens in the SQL database (the default): one autocommitted statement per exchange.
+    """Tokens in the SQL database (the default): one autocommitted statement per exchange, on the store's
+    own driver connections (`DriverConnections`: no BEGIN/COMMIT, no pool reset)."""
 
-    The store keeps a few connections of its own, out of SQLAlchemy's pool and in autocommit mode, so an
-    exchange is one round trip: no BEGIN/COMMIT, no pool reset. A connection that fails is dropped and
-    the next call opens a new one (the database came back).
-    """
-
-    MAX_CONNECTIONS = 8
-
-    def __init__(self, engine: sa.Engine, ttl_seconds: int) -> None:
+    def __init__(self, engine: sa.Engine, ttl_seconds: int, connections: DriverConnections | None = None) -> None:
         self.engine = engine
         self.ttl_ms = ttl_seconds * 1000
-        self.sqlite = engine.dialect.name == "sqlite"
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        true, false = ("1", "0") if self.sqlite else ("TRUE", "FALSE")
+        self.connections = connections or DriverConnections(engine)
+        mark = self.connections.mark
+        true, false = ("1", "0") if self.connections.sqlite else ("TRUE", "FALSE")
         self._advance = (
             f"UPDATE token_chains SET seq = seq + 1, secret_hash = {mark}, expires_at = {mark} "
             f"WHERE chain_hash = {mark} AND seq = {mark} AND secret_hash = {mark} AND expires_at > {mark} "
@@ -112,34 +104,7 @@ class SqlTokenStore:
             "INSERT INTO token_chains (chain_hash, account_id, contact_id, seq, secret_hash, expires_at, revoked) "
             f"VALUES ({mark}, {mark}, {mark}, 0, {mark}, {mark}, {false})"
         )
-        self._idle: queue.LifoQueue = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
-
-    def _open(self):
-        proxy = self.engine.raw_connection()
-        conn = proxy.dbapi_connection  # the driver's own connection, with the engine's connect settings
-        proxy.detach()  # ours now: the pool neither resets nor reuses it
-        if not self.sqlite:  # SQLite connections are in autocommit mode already (see store.db)
-            conn.autocommit = True
-        return conn
-
-    def _execute(self, sql: str, params: tuple) -> list:
-        with self._slots:
-            try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
-                conn = self._open()
-            try:
-                cur = conn.cursor()
-                cur.execute(sql, params)
-                rows = cur.fetchall() if cur.description else []
-                cur.close()
-            except Exception:
-                with contextlib.suppress(Exception):  # a broken connection is closed, never reused
-                    conn.close()
-                raise
-            self._idle.put(conn)
-            return rows
+        self._execute = self.connections.execute
 
     def issue(self, account_id: int, contact_id: int) -> str:
         chain, secret = new_chain(), new_secret()
