@@ -86,6 +86,7 @@ class Pending:
         self.accounts: dict[int, AccountState] = {}
         self.contacts: list[tuple] = []  # new visitors: (id, account, attributes, created, updated)
         self.identifiers: list[tuple] = []  # theirs: (account, kind, value, contact, created, verified)
+        self.customers: set[int] = set()  # contacts given a verified customer id among those identifiers
         self.events: list[list] = []  # activity.EVENT_COLUMNS
         self.interactions: list[list] = []  # activity.INTERACTION_COLUMNS
         self.by_contact: dict[int, list[list]] = {}  # the events and interactions above, by contact
@@ -101,12 +102,16 @@ class Pending:
         self.contacts.append((contact_id, account_id, "{}", self.received, self.received))
         self.identifiers.extend((account_id, kind, value, contact_id, self.received, True)
                                 for kind, value in ids.items())
+        if "external_id" in ids:
+            self.customers.add(contact_id)
         return contact_id
 
     def attach(self, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
         """Identifiers nobody holds for a contact, written with the rows (before any slow path reads them)."""
         self.identifiers.extend((account_id, kind, value, contact_id, self.received, verified)
                                 for kind, value in ids.items())
+        if verified and "external_id" in ids:
+            self.customers.add(contact_id)
 
     def _take_id(self) -> int:
         if self.conn.dialect.name == "sqlite":
@@ -162,6 +167,7 @@ class Pending:
     def forget_new_contacts(self) -> None:
         """A savepoint that made them was rolled back."""
         self.contacts, self.identifiers, self._next_id = [], [], None
+        self.customers = set()
 
     def merged(self, account_id: int, loser: int, winner: int) -> None:
         """A merge moved the loser's stored rows to the winner (stamping where they came from): the rows
@@ -183,6 +189,7 @@ class Pending:
         insert_rows(self.conn, "contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at",
                                                        "verified"), self.identifiers)
         self.contacts, self.identifiers = [], []
+        self.customers = set()
 
     def write_rows(self) -> None:
         self.write_contacts()

@@ -156,9 +156,9 @@ class _Request:
                 self.state.held[pair] = contacts.Held(contact_id, verified)
 
     def _has_customer_id(self, contact_id: int) -> bool:
-        """Whether a contact holds a verified customer id (stored, or attached in this transaction)."""
-        if any(kind == "external_id" and h is not None and h.contact_id == contact_id and h.verified
-               for (kind, _value), h in self.state.held.items()):
+        """Whether a contact holds a verified customer id: attached in this transaction and not written yet
+        (the pending rows know), or stored (written ones and those looked up are in the database)."""
+        if contact_id in self.pending.customers:
             return True
         return bool(contacts.verified_values(self.conn, self.account_id, contact_id, "external_id"))
 
