@@ -161,6 +161,15 @@ class Recommendations:
         except Exception as exc:  # answered with the next token; the route turns it into a problem
             return TokenAnswer(None, next_token, exc)
 
+    def for_contact(
+        self, account: Account, ds_id: int, contact_id: int | None, ids: dict[str, str], req: RecomsRequest,
+    ) -> tuple[bytes, str]:
+        """A shop's server asking for a contact (v2): named by recoms' id, or else by the strongest verified
+        identifier (one indexed statement; an unknown contact gets the anonymous answer)."""
+        if contact_id is None and ids:
+            contact_id = contacts.lookup_on(self.reads, account.id, ids)
+        return self.serve(account, ds_id, contact_id, req)
+
     def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> tuple[bytes, str]:
         """The products' JSON array for the contact's variant of the data source, and the id of the list
         (logged for attribution: services.attribution, written off the request)."""

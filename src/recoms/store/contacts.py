@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from recoms.domain.identity import KINDS
 from recoms.store import claims, merges
-from recoms.store.db import now_ms
+from recoms.store.db import DriverConnections, now_ms
 from recoms.store.tables import (
     carts,
     contact_identifiers,
@@ -125,6 +125,17 @@ def lookup(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> int | N
     if not ids:
         return None
     found = {kind: h.contact_id for kind, h in _held(conn, account_id, ids).items() if h.verified}
+    return next((found[kind] for kind in KINDS if kind in found), None)
+
+
+def lookup_on(connections: DriverConnections, account_id: int, ids: dict[str, str]) -> int | None:
+    """`lookup` as one statement on the hot path's driver connections (a server's recommendation call)."""
+    if not ids:
+        return None
+    pairs = list(ids.items())  # one per kind of identifier: a handful
+    params = (*(v for pair in pairs for v in pair), account_id)
+    rows = connections.execute(held_sql(len(pairs), connections.engine.dialect.paramstyle), params)
+    found = {kind: contact_id for kind, _value, contact_id, verified in rows if verified}
     return next((found[kind] for kind in KINDS if kind in found), None)
 
 

@@ -23,7 +23,6 @@ from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
 from recoms.errors import BadRequest, Invalid, RecomsError
 from recoms.services.attribution import RECOMMENDATION_ID_HEADER
-from recoms.services.contacts import resolve_contact
 from recoms.services.recoms import datasource_id, parse_query
 
 log = logging.getLogger(__name__)
@@ -145,9 +144,7 @@ async def recoms_v2(request: Request) -> Response:
         ids = identity.from_fields({name: params.get(name) for name in V2_IDS})
     except identity.IdentifierError as exc:
         raise BadRequest(str(exc)) from None
-    if contact_id is None and ids:  # one indexed lookup, on the loop like the rest of the hot path
-        contact_id = resolve_contact(platform.engine, caller.account.id, ids, False)
-    body, recommendation_id = platform.recommendations.serve(caller.account, ds_id, contact_id, req)
+    body, recommendation_id = platform.recommendations.for_contact(caller.account, ds_id, contact_id, ids, req)
     return Response(body, media_type=JSON, headers={RECOMMENDATION_ID_HEADER: recommendation_id})
 
 
