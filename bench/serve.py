@@ -2,7 +2,8 @@
 returns the same bytes, served by the same server with the same workers, in the same rounds.
 
     .venv/bin/python bench/serve.py [--backends sqlite,postgres] [--workers 1,2] [--seconds 8] [--rounds 3]
-                                    [--connections 64] [--endpoints similar,personal,...] [--write]
+                                    [--connections 64] [--endpoints similar,personal,...]
+                                    [--server-env RECOMS_ANSWER_CACHE_ENTRIES=0] [--write [--tag NAME]]
 
 Loads the demo shop (SQLite, or PostgreSQL + Redis at the test URLs of .ci/run), starts `recoms serve`
 (granian) and `bench/raw_app.py` under granian with as many workers, and drives both with wrk (Debian's
@@ -158,7 +159,8 @@ def endpoints(info: dict) -> list[Endpoint]:
 
 def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
     env = {**os.environ, "RECOMS_LOG_LEVEL": "warning", "RECOMS_RATE_LIMIT_PER_KEY_PER_SECOND": "0",
-           "RECOMS_RATE_LIMIT_PER_SITE_PER_SECOND": "0", "RECOMS_ARTIFACTS_DIR": str(work / "artifacts")}
+           "RECOMS_RATE_LIMIT_PER_SITE_PER_SECOND": "0", "RECOMS_ARTIFACTS_DIR": str(work / "artifacts"),
+           **dict(pair.split("=", 1) for pair in args.server_env)}
     cleanup = None
     if backend == "sqlite":
         env["RECOMS_DATABASE_URL"] = f"sqlite:///{work}/recoms.db"
@@ -215,8 +217,10 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
                     for t in range(args.threads):
                         (work / f"tokens-{t}.txt").write_text("\n".join(
                             token(round_no * 10_000 + t * 1000 + i) for i in range(per_thread)) + "\n")
+                load = os.getloadavg()[0]
                 rounds["ceiling"].append(wrk(f"http://127.0.0.1:{raw_port}", script, args.seconds,
                                              args.connections, args.threads))
+                rounds["ceiling"][-1]["load"] = load
                 rounds["recoms"].append(wrk(base, script, args.seconds, args.connections, args.threads))
             raw.terminate()
             raw.wait(10)
@@ -232,6 +236,7 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
                    "errors": sum(r["errors"] + r["non2xx"] for r in rounds["recoms"]),
                    "events_per_s": med("recoms", "rps") * endpoint.events_per_request}
             row["share"] = row["rps"] / row["ceiling_rps"]
+            row["load"] = "/".join(f"{r['load']:.1f}" for r in rounds["ceiling"])
             results.append(row)
             print(format_row(row), flush=True)
     finally:
@@ -245,14 +250,14 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
 
 
 HEADER = ("| backend | workers | endpoint | req/s | ceiling req/s | share | p50 ms | p99 ms | ceiling p99 ms "
-          "| events/s | errors |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "| events/s | errors | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
     events = f"{r['events_per_s']:,.0f}" if r["events_per_s"] else ""
     return (f"| {r['backend']} | {r['workers']} | {r['endpoint']} | {r['rps']:,.0f} | {r['ceiling_rps']:,.0f} | "
             f"{r['share']:.0%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['ceiling_p99_ms']:.1f} | {events} | "
-            f"{r['errors']} |")
+            f"{r['errors']} | {r['load']} |")
 
 
 def main() -> None:
@@ -264,7 +269,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--endpoints", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the recoms server (e.g. RECOMS_ANSWER_CACHE_ENTRIES=0), repeatable")
     parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md")
+    parser.add_argument("--tag", default="", help="with --write: the table's own block (several tables)")
     args = parser.parse_args()
     args.endpoints = {e.strip() for e in args.endpoints.split(",") if e.strip()}
     if shutil.which("wrk") is None:
@@ -276,16 +284,18 @@ def main() -> None:
                 rows += run_backend(backend.strip(), workers, args, Path(tmp))
     table = "\n".join([HEADER, *map(format_row, rows)])
     machine = (f"{os.cpu_count()} cores; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s on the same "
-               f"cores; medians of {args.rounds} rounds")
+               f"cores; medians of {args.rounds} rounds; load: the 1-minute load average as each round started"
+               + "".join(f"; {pair}" for pair in args.server_env))
     print(f"\n{machine}\n{table}")
     if args.write:
-        write_doc(table, machine)
+        write_doc(table, machine, args.tag)
 
 
-def write_doc(table: str, machine: str) -> None:
+def write_doc(table: str, machine: str, tag: str = "") -> None:
     doc = ROOT / "docs" / "performance.md"
     text = doc.read_text() if doc.exists() else ""
-    start, end = "<!-- bench/serve.py -->", "<!-- /bench/serve.py -->"
+    name = f"bench/serve.py {tag}".strip()
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     block = f"{start}\n{machine}\n\n{table}\n{end}"
     if start in text:
         text = text.split(start)[0] + block + text.split(end, 1)[1]
