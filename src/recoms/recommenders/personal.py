@@ -124,7 +124,7 @@ class Personal(Recommender):
         if not self.params["exclude_purchased"]:
             return None
         bought = query.history_items[query.history_kinds == PURCHASE]
-        return excluding(np.unique(bought)) if len(bought) else None
+        return excluding(bought) if len(bought) else None  # repeats are harmless to the check
 
     def popular_top(self, half_life: float) -> tuple[np.ndarray, np.ndarray]:
         """The popularity prior: the most popular items (by index) and their popularity, the same for every
