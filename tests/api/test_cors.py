@@ -39,6 +39,16 @@ def test_the_next_token_is_readable_by_the_page(shop):
     assert "es-token" in r.headers["access-control-expose-headers"].lower()
 
 
+def test_without_an_origin_the_answer_still_varies_by_origin(shop):
+    """An app or a server sends no Origin: no CORS headers, but caches learn the answer varies by it."""
+    ds = shop.datasource(algorithm="bestsellers")
+    r = shop.client.get(f"/api/v1/recoms/{ds}", headers={"ES-TOKEN": shop.token()})
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    assert r.headers["vary"] == "Origin" and r.headers["es-token"]
+    r = shop.client.post("/api/v2/tracking", json=envelope("MainPage", {}, siteId=shop.site_id))
+    assert r.status_code == 200 and r.headers["vary"] == "Origin" and "access-control-allow-origin" not in r.headers
+
+
 def test_a_text_plain_beacon_is_accepted(shop):
     body = envelope("ProductPage", {"productKey": "P1"}, siteId=shop.site_id)
     r = shop.client.post("/api/v2/tracking", content=json.dumps(body),

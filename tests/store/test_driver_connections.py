@@ -48,3 +48,55 @@ def test_a_server_that_restarted_while_idle_costs_no_request(postgres_url):
         connections.close()
         engine.dispose()
         proxy.stop()
+
+
+def test_no_more_than_max_connections_run_at_once(platform):
+    import threading
+
+    connections = DriverConnections(platform.engine)
+    connections.MAX_CONNECTIONS = 2
+    opened, running, most = [], [0], [0]
+    lock = threading.Lock()
+    real_open = connections._open
+
+    def counting_open():
+        opened.append(1)
+        return real_open()
+
+    connections._open = counting_open
+    real_execute = DriverConnections.execute
+    results = []
+
+    slow = "WITH RECURSIVE c (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT count(*) FROM c"
+
+    def work():  # statements long enough for the threads to overlap (the drivers release the GIL)
+        for _ in range(5):
+            results.append(real_execute(connections, slow, ()))
+
+    real_take = connections._take
+
+    def take():
+        held = real_take()
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        return held
+
+    real_give = connections._give_back
+
+    def give(conn):
+        with lock:
+            running[0] -= 1
+        real_give(conn)
+
+    connections._take, connections._give_back = take, give
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [[(20000,)]] * 40
+        assert len(opened) <= 2 and most[0] <= 2
+    finally:
+        connections.close()

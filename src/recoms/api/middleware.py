@@ -195,9 +195,18 @@ class BrowserCors:
         )
 
     async def __call__(self, scope: Scope, receive, send) -> None:
-        if scope["type"] == "http" and self.browser_route(scope["path"]):
+        if scope["type"] != "http" or not self.browser_route(scope["path"]):
+            return await self.app(scope, receive, send)
+        if any(name == b"origin" for name, _ in scope["headers"]):
             return await self.cors(scope, receive, send)
-        await self.app(scope, receive, send)
+
+        # No Origin (an app, a shop's server, a same-origin GET): Starlette would only add `Vary: Origin`.
+        async def vary(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"vary", b"Origin")]}
+            await send(message)
+
+        await self.app(scope, receive, vary)
 
 
 class Metrics:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 import sqlalchemy as sa
@@ -61,8 +61,12 @@ class DriverConnections:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._idle: queue.LifoQueue = queue.LifoQueue()  # (connection, when it was last used)
-        self._slots = threading.BoundedSemaphore(self.MAX_CONNECTIONS)
+        # Idle connections with when they were last used, newest last; `_busy` counts those in use. A plain
+        # lock (and a condition only when all are busy): a semaphore and a queue cost more than the statement.
+        self._idle: list = []
+        self._busy = 0
+        self._waiting = 0
+        self._free = threading.Condition(threading.Lock())
         dbapi = engine.dialect.loaded_dbapi
         self._error = dbapi.Error
         self._gone = (dbapi.OperationalError, dbapi.InterfaceError)  # the server, not the statement
@@ -75,12 +79,30 @@ class DriverConnections:
             conn.autocommit = True
         return conn
 
+    def _take(self) -> tuple[Any, float] | None:
+        """An idle connection (None: open one); waits while MAX_CONNECTIONS are in use."""
+        with self._free:
+            while self._busy >= self.MAX_CONNECTIONS:
+                self._waiting += 1
+                self._free.wait()
+                self._waiting -= 1
+            self._busy += 1
+            return self._idle.pop() if self._idle else None
+
+    def _give_back(self, conn) -> None:
+        with self._free:
+            self._busy -= 1
+            if conn is not None:
+                self._idle.append((conn, time.monotonic()))
+            if self._waiting:
+                self._free.notify()
+
     def _checkout(self):
         while True:
-            try:
-                conn, used = self._idle.get_nowait()
-            except queue.Empty:
+            held = self._take()
+            if held is None:
                 return self._open()
+            conn, used = held
             if self.sqlite or time.monotonic() - used < self.PING_AFTER_SECONDS:
                 return conn
             try:
@@ -89,35 +111,41 @@ class DriverConnections:
             except self._error:
                 self.close()  # the server restarted while they were idle: all of them are gone
                 _close(conn)
+                self._give_back(None)
 
     def execute(self, sql: str, params: tuple) -> list:
         """The statement's rows (none for a statement that returns none)."""
-        with self._slots:
-            try:
-                conn = self._checkout()
-            except self._error as exc:
+        try:
+            conn = self._checkout()
+        except BaseException as exc:  # no connection (the engine's connect raises SQLAlchemy's errors already)
+            self._give_back(None)
+            if isinstance(exc, self._error):
                 raise sa.exc.DBAPIError.instance(sql, params, exc, self._error, hide_parameters=True) from exc
-            try:
-                cur = conn.cursor()
-                cur.execute(sql, params)
-                rows = cur.fetchall() if cur.description else []
-                cur.close()
-            except self._error as exc:
-                _close(conn)  # a broken connection is never reused
-                if isinstance(exc, self._gone):  # the idle ones broke with it: each would fail a request
-                    self.close()
-                raise sa.exc.DBAPIError.instance(sql, params, exc, self._error, hide_parameters=True) from exc
-            except BaseException:
-                _close(conn)
-                raise
-            self._idle.put((conn, time.monotonic()))
-            return rows
+            raise
+        try:
+            cur = conn.cursor()
+            cur.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+            cur.close()
+        except self._error as exc:
+            _close(conn)  # a broken connection is never reused
+            self._give_back(None)
+            if isinstance(exc, self._gone):  # the idle ones broke with it: each would fail a request
+                self.close()
+            raise sa.exc.DBAPIError.instance(sql, params, exc, self._error, hide_parameters=True) from exc
+        except BaseException:
+            _close(conn)
+            self._give_back(None)
+            raise
+        self._give_back(conn)
+        return rows
 
     def close(self) -> None:
         """Close the idle connections (those in use are closed when they fail, or kept for the next call)."""
-        with contextlib.suppress(queue.Empty):
-            while True:
-                _close(self._idle.get_nowait()[0])
+        with self._free:
+            idle, self._idle = self._idle, []
+        for conn, _used in idle:
+            _close(conn)
 
 
 def _close(conn) -> None:
