@@ -110,7 +110,9 @@ class PickLoop:
         self.ds = platform.datasources.get(self.account_id, info["datasources"][name])
         self.req = parse_query(QueryParams(query_of(name, info["samples"]["products"])))
         bound = self.serving.state(self.account_id).bind(self.ds)
-        self.history = (activity.contact_history(platform.engine, self.account_id, env["contact_id"], HISTORY_LIMIT)
+        # What the service reads the history through (its driver connections; the engine in older trees).
+        reads = getattr(platform.recommendations, "reads", platform.engine)
+        self.history = (activity.contact_history(reads, self.account_id, env["contact_id"], HISTORY_LIMIT)
                         if bound.uses_history else None)
 
     def once(self) -> list[int]:
