@@ -81,3 +81,19 @@ def test_redis_keeps_only_hashes():
     token = RedisTokenStore(REDIS, 3600, prefix=prefix).issue(3, 4)
     keys = [k.decode() for k in redis.Redis.from_url(REDIS).scan_iter(f"{prefix}*")]
     assert keys and all(token not in k for k in keys)
+
+
+@pytest.mark.skipif(not REDIS, reason="RECOMS_TEST_REDIS_URL not set")
+def test_a_redis_that_forgot_the_script_still_exchanges_once():
+    """A restarted Redis has no scripts: the exchange loads it again, and the token is spent once."""
+    import redis
+
+    from recoms.store.redis_tokens import RedisTokenStore
+
+    store = RedisTokenStore(REDIS, 3600, prefix=f"recoms-test-{uuid.uuid4().hex[:8]}:")
+    token = store.issue(5, 6)
+    redis.Redis.from_url(REDIS).script_flush()
+    grant, following = store.exchange(token)
+    assert (grant.account_id, grant.contact_id) == (5, 6)
+    assert store.exchange(token) is None  # spent: a replay, which revokes the chain
+    assert store.exchange(following) is None

@@ -7,6 +7,8 @@ secret's hash, expiry and revoked flag. The exchange is one Lua script: one roun
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 
 import redis
@@ -32,13 +34,57 @@ return {f[1], f[2]}
 
 
 class RedisTokenStore:
+    """The exchange runs on a few connections of its own, outside redis-py's pool: a command sent and its
+    answer read, nothing else (the pool's checkout, the client's retry wrappers and the script helper
+    cost more than the round trip itself). The connections keep the pool's settings: timeouts, and a
+    health check before a command after 15 s idle."""
+
+    MAX_IDLE = 8
+
     def __init__(self, url: str, ttl_seconds: int, prefix: str = PREFIX) -> None:
         # Short timeouts: a Redis that stops answering must give a 503 in seconds, not hang a worker.
         self.client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
                                            health_check_interval=15)
         self.ttl_ms = ttl_seconds * 1000
         self.prefix = prefix
-        self._exchange = self.client.register_script(EXCHANGE)
+        self._sha = hashlib.sha1(EXCHANGE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        self._idle: list = []
+        self._lock = threading.Lock()
+
+    def _command(self, *args):
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        conn = conn or self.client.connection_pool.make_connection()
+        try:
+            conn.send_command(*args)
+            reply = conn.read_response()
+        except redis.exceptions.ResponseError:  # an answer (NOSCRIPT, say): the connection is fine
+            self._keep(conn)
+            raise
+        except BaseException as exc:
+            conn.disconnect()
+            if isinstance(exc, redis.exceptions.ConnectionError):  # Redis went away: so did the idle ones
+                with self._lock:
+                    idle, self._idle = self._idle, []
+                for other in idle:
+                    other.disconnect()
+            raise
+        self._keep(conn)
+        return reply
+
+    def _keep(self, conn) -> None:
+        with self._lock:
+            if len(self._idle) < self.MAX_IDLE:
+                self._idle.append(conn)
+                return
+        conn.disconnect()
+
+    def _run_exchange(self, key: str, args: list) -> list | None:
+        try:
+            return self._command("EVALSHA", self._sha, 1, key, *args)
+        except redis.exceptions.NoScriptError:  # a restarted Redis forgot the script: it did not run
+            self._command("SCRIPT", "LOAD", EXCHANGE)
+            return self._command("EVALSHA", self._sha, 1, key, *args)
 
     def _key(self, chain_hash: str) -> str:
         return f"{self.prefix}chain:{chain_hash}"
@@ -58,7 +104,7 @@ class RedisTokenStore:
         if parsed is None:
             return None
         secret = new_secret()
-        found = self._exchange(keys=[self._key(parsed.chain_hash)], args=[
+        found = self._run_exchange(self._key(parsed.chain_hash), [
             parsed.seq, parsed.secret_hash, int(time.time() * 1000), hash_secret(secret), self.ttl_ms, GRACE_MS])
         if not found:
             return None
