@@ -8,34 +8,17 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from recoms.api.deps import PlatformDep, TrackingOrMobile, json_body, key_from_header, key_from_request
-from recoms.api.problems import from_error
+from recoms.api.lean import LeanRoute
 from recoms.domain.events import PLUGIN_LOG, is_plugin_log
-from recoms.errors import BadRequest, Forbidden, RecomsError, Unauthorized
+from recoms.errors import BadRequest, Forbidden, Unauthorized
 from recoms.services.platform import Platform
 from recoms.services.tracking import IngestResult
 
 router = APIRouter(tags=["tracking"])
 
-
-class LeanRoute(APIRoute):
-    """A route FastAPI documents like any other (summary, body, answers) but does not serve: the endpoint
-    takes the request and answers it itself, without dependency injection, body models or the per-route
-    exit stacks (on a one-event tracking request those cost as much as storing the event). Errors are
-    answered as everywhere (problem+json); another method than the route's gets FastAPI's own 405."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] not in self.methods:
-            return await super().handle(scope, receive, send)
-        try:
-            response = await self.endpoint(Request(scope, receive, send))
-        except RecomsError as exc:
-            response = from_error(exc)
-        await response(scope, receive, send)
 
 ENVELOPES = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
