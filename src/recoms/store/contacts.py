@@ -157,15 +157,19 @@ def resolve(
     found = {kind: h.contact_id for kind, h in held.items() if h.verified}
     primary = next((found[kind] for kind in KINDS if kind in found), None)
     new_customer_id = ids.get("external_id") if "external_id" not in found else None
-    if primary is not None and new_customer_id and verified_values(conn, account_id, primary, "external_id"):
+    # The customer ids of every contact involved, in one statement (a merge or a new customer asks of each).
+    customers = (_customer_ids(conn, account_id, set(found.values()))
+                 if new_customer_id or len(set(found.values())) > 1 else {})
+    if primary is not None and new_customer_id and customers.get(primary):
         primary = None  # another customer sharing an email or phone: a contact of its own
     if primary is None:
         primary = create_contact(conn, account_id)
     claimed = {new_customer_id} if new_customer_id else set()
     for kind in KINDS:
         other = found.get(kind)
-        if other is not None and other != primary and _may_merge(conn, account_id, primary, other, claimed):
+        if other is not None and other != primary and _may_merge(customers, primary, other, claimed):
             merges.merge(conn, account_id, loser=other, winner=primary, reason=f"{caller}: {kind}")
+            customers[primary] = customers.get(primary, set()) | customers.pop(other, set())
             if on_merge is not None:
                 on_merge(other, primary)
     _attach(conn, account_id, primary, {k: v for k, v in ids.items() if k not in held}, verified=True)
@@ -216,11 +220,27 @@ def _attach(conn: sa.Connection, account_id: int, contact_id: int, ids: dict[str
             [(account_id, kind, value, contact_id, now, verified) for kind, value in ids.items()])
 
 
-def _may_merge(conn: sa.Connection, account_id: int, a: int, b: int, claimed: set[str]) -> bool:
+def _customer_ids(conn: sa.Connection, account_id: int, contact_ids: set[int]) -> dict[int, set[str]]:
+    """The verified customer ids each of these contacts holds (by (account, contact), as `verified_values`)."""
+    if not contact_ids:
+        return {}
+    m = _mark(conn)
+    ordered = sorted(contact_ids)
+    rows = conn.exec_driver_sql(
+        f"SELECT contact_id, kind, value, verified FROM contact_identifiers WHERE account_id = {m} AND contact_id IN "
+        f"({', '.join([m] * len(ordered))})", (account_id, *ordered))
+    found: dict[int, set[str]] = {}
+    for contact_id, kind, value, verified in rows:
+        if kind == "external_id" and verified:
+            found.setdefault(contact_id, set()).add(value)
+    return found
+
+
+def _may_merge(customers: dict[int, set[str]], a: int, b: int, claimed: set[str]) -> bool:
     # Two contacts the shop itself knows by different customer ids are two people sharing, say, a
     # phone: keep them apart. `claimed` is a customer id `a` is about to receive.
-    ext_a = verified_values(conn, account_id, a, "external_id") | claimed
-    ext_b = verified_values(conn, account_id, b, "external_id")
+    ext_a = customers.get(a, set()) | claimed
+    ext_b = customers.get(b, set())
     return not (ext_a and ext_b and not ext_a & ext_b)
 
 
