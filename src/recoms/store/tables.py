@@ -131,7 +131,8 @@ interactions = sa.Table(
     sa.Column("price", sa.Float, nullable=True),
     sa.Column("order_number", sa.String(200), nullable=True),
     sa.Column("origin_contact_id", Id, nullable=True),  # before a merge moved it (see contact_identifiers)
-    sa.Index("ix_interactions_account_contact_ts", "account_id", "contact_id", "ts"),
+    # A contact's newest interactions (the hot path's history read) come from this index alone.
+    sa.Index("ix_interactions_account_contact_history", "account_id", "contact_id", "ts", "product_id", "kind"),
     sa.Index("ix_interactions_account_ts", "account_id", "ts"),
 )
 
