@@ -74,8 +74,9 @@ def test_reused_answers_are_the_answers_of_a_fresh_scoring(trained, no_reuse):
             for i, ask in enumerate(asks):
                 assert body(shop, ds, **ask) == fresh[name, i], (name, ask)
     # Filters are part of the question: opposite filters are opposite answers.
-    red = [p["id"] for p in shop.recoms(sources["bestsellers"], products="P4", **{"filter.include.brand": "Red"}).json()]
-    blue = [p["id"] for p in shop.recoms(sources["bestsellers"], products="P4", **{"filter.exclude.brand": "Red"}).json()]
+    best = sources["bestsellers"]
+    red = [p["id"] for p in shop.recoms(best, products="P4", **{"filter.include.brand": "Red"}).json()]
+    blue = [p["id"] for p in shop.recoms(best, products="P4", **{"filter.exclude.brand": "Red"}).json()]
     assert red and blue and not set(red) & set(blue)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from recoms.recommenders.base import EMPTY, PURCHASE, Candidates, Query, sum_by_item
 
 Vector = tuple[np.ndarray, np.ndarray]  # (item ids int32, scores float32)

@@ -280,10 +280,10 @@ def _diverse(ranked: np.ndarray, plan: Plan, catalog: Catalog, want: int, taken:
     for start in range(0, len(ranked), 4 * want):  # a chunk at a time
         chunk = ranked[start:start + 4 * want]
         # Each candidate's values, one tuple per candidate (one per rule), as plain Python objects.
-        for i, row in zip(chunk.tolist(), zip(*(k[chunk].tolist() for k in keys)), strict=True):
-            if any(count.get(v, 0) >= cap for count, v, cap in zip(counts, row, caps)):
+        for i, row in zip(chunk.tolist(), zip(*(k[chunk].tolist() for k in keys), strict=True), strict=True):
+            if any(count.get(v, 0) >= cap for count, v, cap in zip(counts, row, caps, strict=True)):
                 continue
-            for count, v in zip(counts, row):
+            for count, v in zip(counts, row, strict=True):
                 count[v] = count.get(v, 0) + 1
             picked.append(i)
             if len(picked) == want:

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 
 from recoms.store import tables
 
-
 COPY_FROM = 200  # rows: fewer go in one multi-row INSERT on PostgreSQL (its parameters stay far under 65,535)
 
 
