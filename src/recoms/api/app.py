@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from recoms import __version__
+from recoms import __version__, gc_tuning
 from recoms.api import problems, routes
 from recoms.api.deps import key_from_header
 from recoms.api.middleware import BodyLimit, BrowserCors, Guard, KeyRequired, Metrics, RateLimit
@@ -47,13 +46,7 @@ def create_app(
             platform.serving.start()
             if settings.jobs:
                 jobs.start()
-            # What is alive once the server is up lives as long as it: frozen, full collections stop walking it
-            # again and again (they took a third of tracking's CPU; each batch makes thousands of objects),
-            # and collections come less often (the default, every 700 objects, walked the requests in flight
-            # over and over: batches of tracking events went from ~15k to ~22k events/s with these).
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 100)
+            gc_tuning.settle()  # what is alive now lives as long as the server: the collector leaves it be
         yield
         jobs.stop()
         platform.ingest_queue.stop()  # stores what is queued, then stops

@@ -9,7 +9,6 @@ database's own work (SQLite's C code, PostgreSQL's server) then overlaps with Py
 from __future__ import annotations
 
 import contextlib
-import gc
 import queue
 import threading
 import time
@@ -19,9 +18,9 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from recoms.services.tracking import IngestResult, ParsedEvents, parse_events, store_parsed
+from recoms import gc_tuning
+from recoms.services.tracking import ParsedEvents, parse_events, store_retrying
 
 CHUNK = 2000  # lines a transaction
 AHEAD = 2  # chunks validated ahead of the writer (memory: a few chunks)
@@ -38,20 +37,9 @@ def import_file(engine: sa.Engine, account_id: int, path: Path, form: str,
 
 def import_lines(engine: sa.Engine, account_id: int, lines: Iterable[bytes], form: str,
                  progress: Callable[[int, float], None] | None = None) -> dict[str, Any]:
-    # Millions of short-lived objects: what was alive before (the platform, the modules) is frozen, so that
-    # the collector's full passes stop walking it again and again (a third of the import's CPU), and it
-    # runs less often (by default every 700 objects: it walked the chunks in flight over and over).
-    threshold = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        with engine.connect() as conn:
-            _roomy_cache(conn)
-            return _import(conn, account_id, lines, form, progress)
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+    with gc_tuning.fewer_collections(), engine.connect() as conn:  # millions of short-lived objects
+        _roomy_cache(conn)
+        return _import(conn, account_id, lines, form, progress)
 
 
 def _roomy_cache(conn: sa.Connection) -> None:
@@ -68,7 +56,7 @@ def _import(conn: sa.Connection, account_id: int, lines: Iterable[bytes], form: 
     totals: dict[str, Any] = {"accepted": 0, "errors": [], "duplicates": 0, "lines": 0, "rejected": 0}
     started = time.perf_counter()
     for numbers, parsed, bad in _validated(_chunks(lines), form):
-        result = _store_chunk(conn, account_id, parsed)
+        result = store_retrying(conn, account_id, "import", parsed)
         totals["accepted"] += result.accepted
         totals["duplicates"] += len(result.duplicates)
         totals["rejected"] += len(result.errors) + len(bad)
@@ -79,19 +67,6 @@ def _import(conn: sa.Connection, account_id: int, lines: Iterable[bytes], form: 
         if progress is not None:
             progress(totals["lines"], time.perf_counter() - started)
     return totals
-
-
-def _store_chunk(conn: sa.Connection, account_id: int, parsed: ParsedEvents) -> IngestResult:
-    """One chunk in one transaction; run again once when a concurrent writer stored one of its keys first
-    (as `tracking.ingest`)."""
-    for attempt in range(2):
-        try:
-            with conn.begin():
-                return store_parsed(conn, account_id, "import", parsed)
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
 
 
 def _validated(chunks: Iterator[tuple[list[int], list[Any], list[tuple[int, str]]]], form: str,

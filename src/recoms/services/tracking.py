@@ -254,9 +254,16 @@ def ingest(
     stores many requests in one transaction with `store_parsed`.)
     """
     parsed = raw_events if isinstance(raw_events, ParsedEvents) else parse_events(raw_events, form)
+    with engine.connect() as conn:
+        return store_retrying(conn, account_id, source, parsed)
+
+
+def store_retrying(conn: sa.Connection, account_id: int, source: str, parsed: ParsedEvents) -> IngestResult:
+    """One request's events in a transaction of their own on `conn`, run again once when a concurrent
+    writer stored one of their keys first (the second run finds it)."""
     for attempt in range(2):
         try:
-            with engine.begin() as conn:
+            with conn.begin():
                 return store_parsed(conn, account_id, source, parsed)
         except IntegrityError:
             if attempt:

@@ -8,7 +8,8 @@ executemany on PostgreSQL). Rows are tuples in the order of `columns`, JSON alre
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -29,29 +30,28 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
     if not rows:
         return
     names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        if len(rows) < COPY_FROM:
-            # One statement, one round trip (a COPY takes two): the few rows of a group commit of single events.
-            one = f"({', '.join(_marks(table, columns))})"
-            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))}"
-            params = [value for row in rows for value in row]
-            try:
-                raw.execute(sql, params, prepare=False)
-            except raw.Error as exc:  # the same exception a statement through SQLAlchemy would raise
-                raise sa.exc.DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
-            return
-        sql = f"COPY {table} ({names}) FROM STDIN"
-        try:
-            with raw.cursor() as cur, cur.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        except raw.Error as exc:  # the same exception a statement through SQLAlchemy would raise
-            raise sa.exc.DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
-        return
-    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
     raw = conn.connection.driver_connection
-    try:  # the driver's cursor takes the rows as they are (lists too): no copy, no SQLAlchemy on the way
-        raw.executemany(sql, rows)
+    if conn.dialect.name != "postgresql":
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+        with _as_sqlalchemy(sql, raw):  # the driver's cursor takes the rows as they are (lists too): no copies
+            raw.executemany(sql, rows)
+    elif len(rows) < COPY_FROM:
+        # One statement, one round trip (a COPY takes two): the few rows of a group commit of single events.
+        one = f"({', '.join(_marks(table, columns))})"
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))}"
+        with _as_sqlalchemy(sql, raw):
+            raw.execute(sql, [value for row in rows for value in row], prepare=False)
+    else:
+        sql = f"COPY {table} ({names}) FROM STDIN"
+        with _as_sqlalchemy(sql, raw), raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+@contextmanager
+def _as_sqlalchemy(sql: str, raw) -> Iterator[None]:
+    """The driver's error as the exception the statement would raise through SQLAlchemy."""
+    try:
+        yield
     except raw.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, None, exc, type(raw).Error) from exc
