@@ -208,7 +208,8 @@ def test_a_feed_over_the_size_limit_is_refused(internal):
 @pytest.mark.parametrize("path", ["/oops", "/nothing-here"])
 def test_an_error_response_is_one_error_without_its_body(internal, path):
     error = refused(internal.url(path), allow_private=True)
-    assert SECRET not in error.detail and "500" not in error.detail and "404" not in error.detail
+    detail = error.detail.replace(internal.url(path), "<url>")  # a random port may hold "404" or "500"
+    assert SECRET not in detail and "500" not in detail and "404" not in detail
 
 
 def test_closed_ports_and_unknown_names_are_the_same_error():

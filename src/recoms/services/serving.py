@@ -228,21 +228,12 @@ class ServingEngine:
         picked = rules_engine.recommend(chain[0], chain[1:], catalog, query, ds.size, ds.rules, filters, contact)
         return catalog, picked
 
-    def recommend(
-        self, account_id: int, ds: DataSource, product_ids: Sequence[str], categories: Sequence[str],
-        filters: Sequence[Filter] = (), history: tuple[list[str], np.ndarray, np.ndarray] | None = None,
-        contact: dict[str, Any] | None = None,
-    ) -> list[bytes]:
-        """The data source's products as ready JSON fragments, best first (the hot path)."""
-        catalog, picked = self.pick(account_id, ds, product_ids, categories, filters, history, contact)
-        return [catalog.fragments[i] for i in picked]
-
     def recommend_products(
         self, account_id: int, ds: DataSource, product_ids: Sequence[str], categories: Sequence[str],
         filters: Sequence[Filter] = (), history: tuple[list[str], np.ndarray, np.ndarray] | None = None,
         contact: dict[str, Any] | None = None,
     ) -> list[Product]:
-        """The same picks as products, for callers that answer in another shape (the mobile SDK)."""
+        """The picks as products, for callers that answer in another shape (the mobile SDK, the console)."""
         catalog, picked = self.pick(account_id, ds, product_ids, categories, filters, history, contact)
         return [catalog.products[i] for i in picked]
 
