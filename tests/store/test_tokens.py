@@ -97,3 +97,22 @@ def test_a_redis_that_forgot_the_script_still_exchanges_once():
     assert (grant.account_id, grant.contact_id) == (5, 6)
     assert store.exchange(token) is None  # spent: a replay, which revokes the chain
     assert store.exchange(following) is None
+
+    batch = [store.issue(5, 7), store.issue(5, 8)]
+    redis.Redis.from_url(REDIS).script_flush()
+    results = store.exchange_many(batch)  # pipelined: every command refused, all run again once loaded
+    assert [grant.contact_id for grant, _ in results] == [7, 8]
+    assert store.exchange_many(batch) == [None, None]
+
+
+def test_exchange_many_is_each_exchange_in_order(make_store):
+    store = make_store()
+    first, other = store.issue(3, 30), store.issue(3, 31)
+    results = store.exchange_many([first, "nope", other, first, "x" * 80])
+    assert [r is not None for r in results] == [True, False, True, False, False]
+    assert (results[0][0].contact_id, results[2][0].contact_id) == (30, 31)
+    # `first` came again within the batch: a replay, which revoked its chain, the new token with it.
+    assert store.exchange(results[0][1]) is None
+    assert store.exchange(results[2][1]) is not None  # the other chain is untouched
+    assert store.exchange_many([]) == []
+    assert store.exchange_many(["nope"]) == [None]

@@ -23,6 +23,7 @@ from recoms.services.answer_cache import AnswerCache, depends_on_contact_fields
 from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
 from recoms.services.serving import AccountModels, ServingEngine
+from recoms.services.token_exchanges import TokenExchanges
 from recoms.store import activity, contacts
 from recoms.store.db import DriverConnections
 from recoms.store.tokens import TokenStore
@@ -135,9 +136,12 @@ class Recommendations:
         self.datasources = datasources
         self.serving = serving
         self.tokens = tokens
+        self.exchanges = TokenExchanges(tokens)  # off the event loop, many per transaction
         self.directory = directory
 
-    def by_token(self, token: str | None, ds_raw: str, query: Mapping[str, Any], body: bytes | None) -> TokenAnswer:
+    async def by_token(
+        self, token: str | None, ds_raw: str, query: Mapping[str, Any], body: bytes | None,
+    ) -> TokenAnswer:
         """The whole ES-TOKEN request (SPEC §2): exchange the token, find the account and the data source,
         parse the context, score, apply rules and fallback, join the products' JSON.
 
@@ -146,7 +150,7 @@ class Recommendations:
         """
         if not token:
             return TokenAnswer(None, None, Unauthorized(MISSING_TOKEN))
-        exchanged = self.tokens.exchange(token) if len(token) <= MAX_TOKEN_CHARS else None
+        exchanged = await self.exchanges.exchange(token) if len(token) <= MAX_TOKEN_CHARS else None
         if exchanged is None:
             return TokenAnswer(None, None, Unauthorized(SPENT_TOKEN))
         grant, next_token = exchanged

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,27 @@ class DriverConnections:
 
     def execute(self, sql: str, params: tuple) -> list:
         """The statement's rows (none for a statement that returns none)."""
+        return self._run(lambda cur: _rows(cur, sql, params), sql, params)
+
+    def transaction(self, work: Callable[[Callable[[str, tuple], list]], Any]) -> Any:
+        """`work(execute)` in one transaction (SQLite: taking the write lock up front), committed when it
+        returns, rolled back when it raises: many short statements, one commit (one WAL write, one fsync)."""
+        begin = "BEGIN IMMEDIATE" if self.sqlite else "BEGIN"
+
+        def run(cur):
+            cur.execute(begin)
+            try:
+                result = work(lambda sql, params: _rows(cur, sql, params))
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+            return result
+
+        return self._run(run, begin, ())
+
+    def _run(self, work: Callable[[Any], Any], sql: str, params: tuple) -> Any:
         try:
             conn = self._checkout()
         except BaseException as exc:  # no connection (the engine's connect raises SQLAlchemy's errors already)
@@ -124,8 +146,7 @@ class DriverConnections:
             raise
         try:
             cur = conn.cursor()
-            cur.execute(sql, params)
-            rows = cur.fetchall() if cur.description else []
+            result = work(cur)
             cur.close()
         except self._error as exc:
             _close(conn)  # a broken connection is never reused
@@ -138,7 +159,7 @@ class DriverConnections:
             self._give_back(None)
             raise
         self._give_back(conn)
-        return rows
+        return result
 
     def close(self) -> None:
         """Close the idle connections (those in use are closed when they fail, or kept for the next call)."""
@@ -146,6 +167,11 @@ class DriverConnections:
             idle, self._idle = self._idle, []
         for conn, _used in idle:
             _close(conn)
+
+
+def _rows(cur, sql: str, params: tuple) -> list:
+    cur.execute(sql, params)
+    return cur.fetchall() if cur.description else []
 
 
 def _close(conn) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 
 import redis
 
@@ -79,6 +80,25 @@ class RedisTokenStore:
                 return
         conn.disconnect()
 
+    def _pipeline(self, commands: list[tuple]) -> list:
+        """Each command's reply (an error reply as its exception), all sent in one write: one round trip."""
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        conn = conn or self.client.connection_pool.make_connection()
+        replies: list = []
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except redis.exceptions.ResponseError as exc:  # an answer: the others follow it
+                    replies.append(exc)
+        except BaseException:
+            conn.disconnect()
+            raise
+        self._keep(conn)
+        return replies
+
     def _run_exchange(self, key: str, args: list) -> list | None:
         try:
             return self._command("EVALSHA", self._sha, 1, key, *args)
@@ -110,6 +130,31 @@ class RedisTokenStore:
             return None
         account, contact = found
         return Grant(int(account), int(contact), parsed.chain_hash), format_token(parsed.chain, parsed.seq + 1, secret)
+
+    def exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
+        """`exchange` of each token in order, pipelined: one round trip for them all."""
+        parsed = [parse_token(token) for token in tokens]
+        asked = [(i, p, new_secret()) for i, p in enumerate(parsed) if p is not None]
+        results: list[tuple[Grant, str] | None] = [None] * len(parsed)
+        if not asked:
+            return results
+        now = int(time.time() * 1000)
+        commands = [("EVALSHA", self._sha, 1, self._key(p.chain_hash), p.seq, p.secret_hash, now, hash_secret(secret),
+                     self.ttl_ms, GRACE_MS) for _, p, secret in asked]
+        replies = self._pipeline(commands)
+        if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+            # A restarted Redis forgot the script; those refused did not run: run them again, in order.
+            self._command("SCRIPT", "LOAD", EXCHANGE)
+            again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
+            for i, reply in zip(again, self._pipeline([commands[i] for i in again]), strict=True):
+                replies[i] = reply
+        for (i, p, secret), reply in zip(asked, replies, strict=True):
+            if isinstance(reply, Exception):
+                raise reply
+            if reply:
+                results[i] = (Grant(int(reply[0]), int(reply[1]), p.chain_hash),
+                              format_token(p.chain, p.seq + 1, secret))
+        return results
 
     def purge_expired(self) -> int:
         return 0  # Redis expires the keys itself

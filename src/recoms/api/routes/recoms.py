@@ -54,7 +54,7 @@ class TokenEndpoint:
         token = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"es-token"), None)
         body = await Request(scope, receive).body() if scope["method"] == "POST" else None
         try:
-            answer = platform.recommendations.by_token(
+            answer = await platform.recommendations.by_token(
                 token, scope["path_params"]["dataSourceId"], QueryParams(scope["query_string"]), body)
         except Exception as exc:  # the token store does not answer: 503, and the token was not spent
             return await unexpected(exc, "token exchange")(scope, receive, send)

@@ -1,0 +1,121 @@
+"""Token exchanges queued off the event loop: batched, in order, each request answered with its own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from recoms.services.token_exchanges import TokenExchanges
+from recoms.store.tokens import SqlTokenStore
+
+
+class Recording:
+    """The store, recording each batch; the first batch waits until the test lets it go."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.batches: list[int] = []
+        self.release = threading.Event()
+
+    def exchange_many(self, tokens):
+        if not self.batches:
+            self.release.wait(5)
+        self.batches.append(len(tokens))
+        return self.store.exchange_many(tokens)
+
+
+def test_concurrent_requests_share_a_transaction_and_get_their_own_answers(platform):
+    store = SqlTokenStore(platform.engine, 3600)
+    recording = Recording(store)
+    exchanges = TokenExchanges(recording)
+    tokens = [store.issue(1, contact) for contact in range(40)]
+
+    async def main():
+        first = asyncio.create_task(exchanges.exchange(tokens[0]))
+        await asyncio.sleep(0.05)  # the thread holds the first batch: the others queue behind it
+        rest = [asyncio.create_task(exchanges.exchange(t)) for t in tokens[1:]]
+        await asyncio.sleep(0.05)
+        recording.release.set()
+        return await asyncio.gather(first, *rest)
+
+    results = asyncio.run(main())
+    exchanges.stop()
+    assert [grant.contact_id for grant, _ in results] == list(range(40))
+    assert len({nxt for _, nxt in results}) == 40
+    assert recording.batches == [1, 39]  # 39 exchanges, one transaction
+    assert all(store.exchange(nxt) is not None for _, nxt in results)  # each next token is live
+
+
+def test_a_replay_in_the_same_batch_is_refused(platform):
+    store = SqlTokenStore(platform.engine, 3600)
+    exchanges = TokenExchanges(store)
+    token = store.issue(1, 1)
+
+    async def main():
+        return await asyncio.gather(*(exchanges.exchange(token) for _ in range(10)))
+
+    results = asyncio.run(main())
+    exchanges.stop()
+    assert sum(r is not None for r in results) == 1
+
+
+def test_a_store_that_does_not_answer_fails_every_request_of_the_batch_and_spends_nothing(platform):
+    store = SqlTokenStore(platform.engine, 3600)
+    tokens = [store.issue(1, 1) for _ in range(5)]
+
+    class Down:
+        def exchange_many(self, tokens):
+            raise sa.exc.OperationalError("UPDATE", (), Exception("connection refused"))
+
+    exchanges = TokenExchanges(Down())
+
+    async def main():
+        return await asyncio.gather(*(exchanges.exchange(t) for t in tokens), return_exceptions=True)
+
+    results = asyncio.run(main())
+    exchanges.stop()
+    assert all(isinstance(r, sa.exc.OperationalError) for r in results)
+    assert all(store.exchange(t) is not None for t in tokens)  # not spent: they work once it is back
+
+
+def test_two_event_loops_each_get_their_answers(platform):
+    store = SqlTokenStore(platform.engine, 3600)
+    exchanges = TokenExchanges(store)
+    answers: dict[int, list] = {}
+
+    def serve(n: int) -> None:
+        tokens = [store.issue(n, i) for i in range(10)]
+
+        async def main():
+            return await asyncio.gather(*(exchanges.exchange(t) for t in tokens))
+
+        answers[n] = asyncio.run(main())
+
+    threads = [threading.Thread(target=serve, args=(n,)) for n in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    exchanges.stop()
+    for n in (1, 2):
+        assert [(g.account_id, g.contact_id) for g, _ in answers[n]] == [(n, i) for i in range(10)]
+
+
+@pytest.mark.parametrize("max_batch", [1, 3])
+def test_batches_are_bounded(platform, max_batch):
+    store = SqlTokenStore(platform.engine, 3600)
+    recording = Recording(store)
+    recording.release.set()
+    exchanges = TokenExchanges(recording, max_batch=max_batch)
+    tokens = [store.issue(1, i) for i in range(10)]
+
+    async def main():
+        return await asyncio.gather(*(exchanges.exchange(t) for t in tokens))
+
+    results = asyncio.run(main())
+    exchanges.stop()
+    assert all(r is not None for r in results)
+    assert max(recording.batches) <= max_batch and sum(recording.batches) == 10
