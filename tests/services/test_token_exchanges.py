@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from recoms.services.token_exchanges import TokenExchanges
+from recoms.services.off_loop import TokenExchanges
 from recoms.store.tokens import SqlTokenStore
 
 

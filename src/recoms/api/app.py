@@ -49,7 +49,7 @@ def create_app(
             gc_tuning.settle()  # what is alive now lives as long as the server: the collector leaves it be
         yield
         jobs.stop()
-        platform.recommendations.exchanges.stop()  # answers what is queued, then stops
+        platform.recommendations.stop()  # answers what is queued, then stops
         platform.ingest_queue.stop()  # stores what is queued, then stops
         platform.serving.stop()
         platform.recommendation_log.flush()  # the served lists still queued

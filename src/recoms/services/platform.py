@@ -55,7 +55,7 @@ class Platform:
             conn.exec_driver_sql("SELECT 1")
 
     def close(self) -> None:
-        self.recommendations.exchanges.stop()
+        self.recommendations.stop()
         self.ingest_queue.stop()
         self.recommendation_log.close()
         self.serving.stop()

@@ -22,8 +22,8 @@ from recoms.services.accounts import AccountDirectory, require_recommendations
 from recoms.services.answer_cache import AnswerCache, depends_on_contact_fields
 from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
+from recoms.services.off_loop import OffLoop, TokenExchanges
 from recoms.services.serving import AccountModels, ServingEngine
-from recoms.services.token_exchanges import TokenExchanges
 from recoms.store import activity, contacts
 from recoms.store.db import DriverConnections
 from recoms.store.tokens import TokenStore
@@ -108,6 +108,8 @@ class Prepared:
     variant_id: int
     state: AccountModels
     cacheable: bool  # the answer depends on nothing of the contact: it may be reused (answer_cache)
+    reads_history: bool = False
+    reads_contact: bool = False
     history: Any = None
     contact: dict[str, Any] | None = None
 
@@ -137,7 +139,13 @@ class Recommendations:
         self.serving = serving
         self.tokens = tokens
         self.exchanges = TokenExchanges(tokens)  # off the event loop, many per transaction
+        self.off_loop = OffLoop(inline=self.reads.sqlite)  # SQLite's reads are local and short: in place
         self.directory = directory
+
+    def stop(self) -> None:
+        """Answer what is queued off the loop, then end those threads (the server's shutdown)."""
+        self.exchanges.stop()
+        self.off_loop.stop()
 
     async def by_token(
         self, token: str | None, ds_raw: str, query: Mapping[str, Any], body: bytes | None,
@@ -160,24 +168,31 @@ class Recommendations:
             if account is None:
                 raise Unauthorized(SPENT_TOKEN)
             req = parse_body(_json(body)) if body else parse_query(query)
-            products, recommendation_id = self.serve(account, ds_id, grant.contact_id, req)
+            products, recommendation_id = await self.serve(account, ds_id, grant.contact_id, req)
             return TokenAnswer(products, next_token, recommendation_id=recommendation_id)
         except Exception as exc:  # answered with the next token; the route turns it into a problem
             return TokenAnswer(None, next_token, exc)
 
-    def for_contact(
+    async def for_contact(
         self, account: Account, ds_id: int, contact_id: int | None, ids: dict[str, str], req: RecomsRequest,
     ) -> tuple[bytes, str]:
         """A shop's server asking for a contact (v2): named by recoms' id, or else by the strongest verified
         identifier (one indexed statement; an unknown contact gets the anonymous answer)."""
         if contact_id is None and ids:
-            contact_id = contacts.lookup_on(self.reads, account.id, ids)
-        return self.serve(account, ds_id, contact_id, req)
+            contact_id = await self.off_loop.run(contacts.lookup_on, self.reads, account.id, ids)
+        return await self.serve(account, ds_id, contact_id, req)
 
-    def serve(self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest) -> tuple[bytes, str]:
+    async def serve(
+        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
+    ) -> tuple[bytes, str]:
         """The products' JSON array for the contact's variant of the data source, and the id of the list
         (logged for attribution: services.attribution, written off the request)."""
-        p = self._prepare(account, ds_id, contact_id, req)
+        p = self._plan(account, ds_id, contact_id, req)
+        if p.reads_history:
+            p.history = await self.off_loop.run(
+                activity.contact_history, self.reads, account.id, contact_id, HISTORY_LIMIT)
+        if p.reads_contact:
+            p.contact = await self.off_loop.run(self._contact_fields, account.id, contact_id)
         ds = p.ds
         key = None
         answer = None
@@ -208,8 +223,20 @@ class Recommendations:
         self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
         config: DataSource | None = None,
     ) -> Prepared:
-        """Plan, the contact's variant of the data source, context checks; the contact's history and
-        attributes when they are used."""
+        """`_plan`, then the contact's history and attributes read in place (the console's, the SDK's calls)."""
+        prepared = self._plan(account, ds_id, contact_id, req, config)
+        if prepared.reads_history:
+            prepared.history = activity.contact_history(self.reads, account.id, contact_id, HISTORY_LIMIT)
+        if prepared.reads_contact:
+            prepared.contact = self._contact_fields(account.id, contact_id)
+        return prepared
+
+    def _plan(
+        self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
+        config: DataSource | None = None,
+    ) -> Prepared:
+        """Plan, the contact's variant of the data source, context checks, and what of the contact the
+        answer reads (no I/O: the data sources and models are in memory)."""
         require_recommendations(account)
         if config is None:
             variant = variants.choose(self.datasources.cached(account.id, ds_id), contact_id)
@@ -222,11 +249,11 @@ class Recommendations:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs products: pass ?products=<id>")
         if bound.needs == "category" and not req.categories:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
-        prepared = Prepared(ds, variant_id, state, bound.cacheable)
-        if contact_id is not None and bound.uses_history:
-            prepared.history = activity.contact_history(self.reads, account.id, contact_id, HISTORY_LIMIT)
-        if contact_id is not None and depends_on_contact_fields(ds.rules):
-            with self.engine.connect() as conn:
-                found = contacts.get_contact(conn, account.id, contact_id)
-                prepared.contact = found["attributes"] if found else None
-        return prepared
+        known = contact_id is not None
+        return Prepared(ds, variant_id, state, bound.cacheable, reads_history=known and bound.uses_history,
+                        reads_contact=known and depends_on_contact_fields(ds.rules))
+
+    def _contact_fields(self, account_id: int, contact_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = contacts.get_contact(conn, account_id, contact_id)
+        return found["attributes"] if found else None

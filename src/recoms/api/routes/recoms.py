@@ -144,7 +144,7 @@ async def recoms_v2(request: Request) -> Response:
         ids = identity.from_fields({name: params.get(name) for name in V2_IDS})
     except identity.IdentifierError as exc:
         raise BadRequest(str(exc)) from None
-    body, recommendation_id = platform.recommendations.for_contact(caller.account, ds_id, contact_id, ids, req)
+    body, recommendation_id = await platform.recommendations.for_contact(caller.account, ds_id, contact_id, ids, req)
     return Response(body, media_type=JSON, headers={RECOMMENDATION_ID_HEADER: recommendation_id})
 
 

@@ -1,0 +1,159 @@
+"""The hot path's waits, off the event loop: token exchanges many at a time, round trips on a thread.
+
+Every ES-TOKEN request spends its token: a write to the token store. Done on the event loop, that write
+stalls every other request for its length (a round trip to PostgreSQL or Redis, a commit in SQLite).
+`TokenExchanges`: a request queues its token and awaits the answer; one thread per process takes
+whatever is queued and hands it to the store's `exchange_many`: one SQL transaction (one commit) or one
+Redis pipeline (one round trip) for the lot. Under load batches grow by themselves; a lone request is a
+batch of one. The store's semantics hold: exchanges apply in arrival order, so a token replayed within
+one batch still revokes its chain. A store that does not answer fails the whole batch: every request
+in it gets the error (a 503), and nothing was spent in SQL (the transaction rolled back).
+
+`OffLoop`: the other statements of the hot path (a contact's history, v2's contact lookup) are round
+trips on PostgreSQL: they run on a thread of their own. On SQLite they are short and local, cheaper than
+a hand-off: they run in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from recoms.store.tokens import Grant, TokenStore
+
+log = logging.getLogger(__name__)
+
+Exchanged = tuple[Grant, str] | None
+MAX_BATCH = 256  # a bound on one batch's length: the first in the batch waits for the last
+
+
+class BatchThread:
+    """One thread that takes whatever is queued and passes it to `handle` (a list in, one outcome per
+    item out: a result, or the exception that item raised); each caller gets its outcome on its own loop.
+    `handle` raising fails every item of the batch."""
+
+    def __init__(self, name: str, handle: Callable[[list], Sequence], max_batch: int = MAX_BATCH) -> None:
+        self.name = name
+        self.handle = handle
+        self.max_batch = max_batch
+        self._forget_thread()
+        _ALL.add(self)
+
+    async def submit(self, item: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((item, future, loop))
+        if self._thread is None:
+            self._start()
+        return await future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+
+    def _forget_thread(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def stop(self) -> None:
+        """Finish what is queued and end the thread (the server's shutdown)."""
+        thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._answer(batch)
+
+    def _answer(self, batch: list[tuple]) -> None:
+        try:
+            outcomes: Sequence = self.handle([item for item, _, _ in batch])
+        except Exception as exc:  # e.g. the store does not answer: every request of the batch gets the error
+            outcomes = [exc] * len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        for (_, future, loop), outcome in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, outcome))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:  # that loop closed: nobody waits for these answers any more
+                log.debug("dropped %d answers for a closed event loop", len(settled))
+
+
+class TokenExchanges:
+    def __init__(self, store: TokenStore, max_batch: int = MAX_BATCH) -> None:
+        self.store = store
+        self._thread = BatchThread("token-exchanges", store.exchange_many, max_batch)
+
+    async def exchange(self, token: str) -> Exchanged:
+        """The token's grant and the next token, or None when it is not valid; raises what the store
+        raised when it does not answer."""
+        return await self._thread.submit(token)
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+
+class OffLoop:
+    """`await run(fn, *args)`: `fn(*args)` on a thread of its own (`inline=False`), or in place."""
+
+    def __init__(self, inline: bool) -> None:
+        self.inline = inline
+        self._thread = BatchThread("hot-path-reads", _each)
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self.inline:
+            return fn(*args)
+        return await self._thread.submit((fn, args))
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+
+def _each(calls: list[tuple[Callable[..., Any], tuple]]) -> list:
+    outcomes: list = []
+    for fn, args in calls:
+        try:
+            outcomes.append(fn(*args))
+        except Exception as exc:  # that caller's error only
+            outcomes.append(exc)
+    return outcomes
+
+
+# A server's workers fork from the process that built the app: each starts threads of its own.
+_ALL: weakref.WeakSet[BatchThread] = weakref.WeakSet()
+os.register_at_fork(after_in_child=lambda: [each._forget_thread() for each in list(_ALL)])
+
+
+def _settle(settled: list[tuple[asyncio.Future, Any]]) -> None:
+    for future, outcome in settled:
+        if future.done():  # the request was cancelled (its client left)
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
