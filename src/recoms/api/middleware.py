@@ -60,10 +60,11 @@ class BodyLimit:
             nonlocal seen, complete, deadline
             if complete:  # the body is in: what follows is waiting for a disconnect, with no deadline
                 return await receive()
-            loop = asyncio.get_running_loop()
-            deadline = deadline or loop.time() + self.timeout
+            deadline = deadline or asyncio.get_running_loop().time() + self.timeout
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+                # A timer on this task, not wait_for's extra task per message (a fifth of a tracking call).
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 raise _TooSlow from None
             if message["type"] == "http.request":

@@ -1,0 +1,59 @@
+"""Bulk inserts through the driver: the rows come back as they went in, on every backend."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recoms.store import bulk
+from tests.conftest import POSTGRES
+
+TEXT = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
+
+
+@pytest.mark.skipif(not POSTGRES, reason="RECOMS_TEST_POSTGRES_URL not set")
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(TEXT, min_size=1, max_size=20))
+def test_a_text_array_literal_is_read_back_as_the_values(values):
+    import psycopg
+
+    with psycopg.connect(POSTGRES) as conn:
+        assert conn.execute("SELECT %s::text[]", [bulk._text_array(values)]).fetchone()[0] == values
+
+
+@pytest.mark.parametrize("count", [1, 7, bulk.COPY_FROM + 3])  # one INSERT of arrays; COPY
+def test_rows_are_stored_as_given(platform, count):
+    account = 9_000_000 + count
+    rows = [(account, None, 1, f"p\"{i}\\,{{}}", None if i % 2 else "Cat 'x'", 1_700_000_000_000 + i, 2.5 * i, 19.99,
+             None, None) for i in range(count)]
+    columns = ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity", "price",
+               "order_number", "origin_contact_id")
+    with platform.engine.begin() as conn:
+        bulk.insert_rows(conn, "interactions", columns, rows)
+        stored = conn.exec_driver_sql(
+            f"SELECT {', '.join(columns)} FROM interactions WHERE account_id = {account} ORDER BY ts").fetchall()
+        conn.exec_driver_sql(f"DELETE FROM interactions WHERE account_id = {account}")
+    assert [tuple(r) for r in stored] == rows
+
+
+@pytest.mark.parametrize("count", [1, bulk.COPY_FROM + 3])
+def test_a_refused_row_raises_sqlalchemys_error(platform, count):
+    """What the ingestion's retry catches: an IntegrityError, whatever the driver."""
+    rows = [(10**15, 1, "p", 1)] * count  # no such account
+    with pytest.raises(sa.exc.IntegrityError), platform.engine.begin() as conn:
+        bulk.insert_rows(conn, "interactions", ("account_id", "kind", "product_id", "ts"), rows)
+
+
+def test_a_value_too_long_for_its_column_fails_as_an_insert_would(platform):
+    """PostgreSQL holds a string column to its length (the arrays are text: the check must survive them)."""
+    row = (9_100_000, 1, "x" * 300, 1, 1.0)
+    columns = ("account_id", "kind", "product_id", "ts", "quantity")
+    if platform.engine.dialect.name == "postgresql":
+        with pytest.raises(sa.exc.DataError, match="too long"), platform.engine.begin() as conn:
+            bulk.insert_rows(conn, "interactions", columns, [row])
+    else:  # SQLite keeps any length
+        with platform.engine.begin() as conn:
+            bulk.insert_rows(conn, "interactions", columns, [row])
+            assert conn.exec_driver_sql("DELETE FROM interactions WHERE account_id = 9100000").rowcount == 1
