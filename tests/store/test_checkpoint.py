@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import sqlalchemy as sa
-
 from recoms.store import db
 
 
