@@ -79,6 +79,12 @@ def test_postgres_down_then_back(outage):
     assert shop.client.get("/readyz").status_code == 200
     assert shop.client.get(f"/api/v1/recoms/{ds}", headers={"ES-TOKEN": next_token}).status_code == 200
     assert shop.token(email="again@shop.test")
+    r = shop.client.post("/api/v2/tracking", json={"GeneralInfo": {
+        "eventName": "MainPage", "siteId": shop.site_id, "cookies": {"sc": "after-the-outage"}}})
+    assert r.status_code == 200, r.text  # the writer's connection went with the outage: a new one, no 503
+    with shop.platform.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM contact_identifiers WHERE value = 'after-the-outage'"
+                                    ).scalar() == 1
 
 
 def test_postgres_down_with_the_tokens_in_postgres(postgres_url, tmp_path):
@@ -103,3 +109,22 @@ def test_postgres_down_with_the_tokens_in_postgres(postgres_url, tmp_path):
     finally:
         pg.stop()
         platform.close()
+
+
+def test_a_postgres_restart_between_tracking_requests_costs_no_error(outage):
+    """The tracking writer keeps its connection from one group to the next; a restart drops it, and the
+    next group goes again on a new connection instead of answering 503."""
+    shop, pg_proxy, _rd = outage
+
+    def track(visitor: str):
+        return shop.client.post("/api/v2/tracking", json={"GeneralInfo": {
+            "eventName": "MainPage", "siteId": shop.site_id, "cookies": {"sc": visitor}}})
+
+    assert track("before-the-restart").status_code == 200
+    pg_proxy.stop()  # every connection through it is cut
+    pg_proxy.start()
+    r = track("after-the-restart")
+    assert r.status_code == 200, r.text
+    with shop.platform.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM contact_identifiers WHERE value LIKE '%%-the-restart'"
+                                    ).scalar() == 2

@@ -9,6 +9,7 @@ fighting over the database's write lock (SQLite allows one writer: they used to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -44,6 +45,7 @@ class IngestQueue:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.transactions = 0  # committed groups (observability, and what the tests check)
+        self._conn: sa.Connection | None = None  # the writer thread's, between groups
 
     async def store(self, account_id: int, raw_events: list[Any], source: str, form: str = "web") -> IngestResult:
         """Validate a request's events and store the good ones; returns once they are committed.
@@ -85,6 +87,7 @@ class IngestQueue:
         while True:
             first = self._jobs.get()
             if first is None:
+                self._close_connection()
                 return
             group, events = [first], len(first.parsed.events)
             while events < MAX_GROUP_EVENTS:
@@ -99,10 +102,35 @@ class IngestQueue:
                 events += len(job.parsed.events)
             self._commit(group)
 
+    def _store(self, group: list[_Job]) -> list[IngestResult]:
+        """One transaction on the writer's own connection, kept from group to group: a checkout from the
+        pool pings the server first, a round trip per group. A connection the server dropped meanwhile
+        (a restart) fails its first statement: the group goes again once, on a new connection."""
+        requests = [(job.account_id, job.source, job.parsed) for job in group]
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            try:
+                with self._conn.begin():
+                    return store_requests(self._conn, requests)
+            except IntegrityError:
+                raise
+            except sa.exc.DBAPIError as exc:
+                self._close_connection()
+                if attempt == 1 and exc.connection_invalidated:
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
     def _commit(self, group: list[_Job]) -> None:
         try:
-            with self.engine.begin() as conn:
-                results = store_requests(conn, [(job.account_id, job.source, job.parsed) for job in group])
+            results = self._store(group)
         except IntegrityError:  # a race on one request's keys: each on its own, with its retry
             results = None
         except Exception as exc:  # the database does not answer: every request of the group gets the error
