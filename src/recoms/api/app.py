@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 from recoms import __version__, gc_tuning
 from recoms.api import problems, routes
 from recoms.api.deps import key_from_header
-from recoms.api.middleware import BodyLimit, BrowserCors, Guard, KeyRequired, Metrics, RateLimit
+from recoms.api.middleware import Edge, KeyRequired, RateBuckets
 from recoms.api.openapi import document as truthful_openapi
 from recoms.api.routes import console, demo_shop, docs, recoms
 from recoms.domain.accounts import SCOPES
@@ -82,16 +82,15 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi
-    app.add_middleware(RateLimit, per_second=settings.rate_limit_per_second, proxies=settings.trusted_proxy_networks)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes,
-                       timeout=settings.body_timeout_seconds)
-    app.add_middleware(Metrics)
-    app.add_middleware(BrowserCors, origins=settings.cors_origin_list, browser_route=_browser_route)
     if settings.protect_docs:
         def any_key(header: str | None) -> object:
             return platform.directory.authenticate(key_from_header(header), *SCOPES)
 
         app.add_middleware(KeyRequired, paths=PROTECTED_DOCS, authenticate=any_key)
-    app.add_middleware(Guard, no_store=_token_route)
+    app.add_middleware(
+        Edge, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes, timeout=settings.body_timeout_seconds,
+        rate=RateBuckets(settings.rate_limit_per_second, settings.trusted_proxy_networks),
+        origins=settings.cors_origin_list, browser_route=_browser_route, no_store=_token_route,
+    )
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

@@ -1,4 +1,5 @@
-"""ASGI middleware: body-size limits (413), per-client rate limits (429), Prometheus metrics."""
+"""ASGI middleware: the edge every request passes (limits, CORS, security headers, metrics), and the
+API key some documentation paths need."""
 
 from __future__ import annotations
 
@@ -37,16 +38,111 @@ class _TooLarge(Exception):
     pass
 
 
-class BodyLimit:
-    """Refuse bodies over the limit (by Content-Length up front, or while streaming: 413) and bodies that
-    do not arrive within the timeout (a client trickling bytes to hold a worker: 408)."""
+class _TooSlow(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, limit: int, feed_limit: int, timeout: float = 60.0) -> None:
-        self.app, self.limit, self.feed_limit, self.timeout = app, limit, feed_limit, timeout
+
+class RateBuckets:
+    """A token bucket per client address on the write endpoints browsers and apps call (0 = off)."""
+
+    PATHS = frozenset({
+        "/api/v2/tracking", "/api/v2", "/api/v1/mobile/events", "/api/v1/events", "/api/v1/auth/contact/token",
+        "/api/v1/recoms/events", "/api/v1/device", "/api/v1/user", "/api/v1/orders", "/api/v1/contact",
+        "/api/v1/contacts",
+    })
+
+    def __init__(self, per_second: float, proxies: Sequence[Network] = ()) -> None:
+        self.rate, self.proxies = per_second, proxies
+        self.burst = max(1.0, per_second * 2)
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def wait(self, scope: Scope) -> int:
+        """0 when the request may go on (and takes a token); else the seconds to wait for one."""
+        if self.rate <= 0 or scope["path"] not in self.PATHS:
+            return 0
+        client = client_address(scope, self.proxies)
+        now = time.monotonic()
+        tokens, last = self.buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1.0:
+            self.buckets[client] = (tokens, now)
+            return int((1.0 - tokens) / self.rate) + 1
+        if len(self.buckets) > 100_000:
+            self.buckets.clear()
+        self.buckets[client] = (tokens - 1.0, now)
+        return 0
+
+
+class Edge:
+    """What every request goes through, in one layer (one was a layer each, a quarter of a cached answer):
+
+    - refuses a NUL byte in the path or query (400: no client means one; PostgreSQL cannot store one);
+    - rate limits per client address on the write endpoints browsers and apps call (429, `RateBuckets`);
+    - refuses bodies over the limit, by Content-Length up front or while streaming (413), and bodies that
+      do not arrive within the timeout (408: a client trickling bytes to hold a worker);
+    - CORS on the routes a shop's pages call from the browser (tracking, the ES-TOKEN recommendations;
+      Starlette's, when the request has an Origin); every other route is for servers and apps and gets no
+      CORS headers (a browser page cannot use a key);
+    - marks every response `nosniff`, token-bearing ones `no-store`, closes the connection after an error
+      (a client that sent a refused body is not read further), gives every 429/503 a Retry-After;
+    - counts requests per route and status, and their latency (Prometheus).
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, feed_limit: int, timeout: float, rate: RateBuckets,
+                 origins: list[str], browser_route: Callable[[str], bool], no_store: Callable[[str], bool]) -> None:
+        self.app, self.limit, self.feed_limit, self.timeout, self.rate = app, limit, feed_limit, timeout, rate
+        self.browser_route, self.no_store = browser_route, no_store
+        self.cors = CORSMiddleware(
+            self._limited, allow_origins=origins, allow_methods=["GET", "POST"],
+            allow_headers=["ES-TOKEN", "Content-Type"], expose_headers=["ES-TOKEN", "X-Recommendation-Id"],
+            max_age=3600,
+        )
+        # The labelled series, looked up once: `labels()` costs more than the observation itself.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        start = time.perf_counter()
+        path = scope["path"]
+        status = 500
+        browser = self.browser_route(path)
+        cross_origin = browser and any(name == b"origin" for name, _ in scope["headers"])
+        extra = [(b"x-content-type-options", b"nosniff")]
+        if browser and not cross_origin:
+            extra.append((b"vary", b"Origin"))  # all Starlette's CORS would add without an Origin
+        no_store = self.no_store(path)
+
+        async def edge_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", ()), *extra]
+                if no_store and all(k.lower() != b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                if status >= 400:
+                    headers.append((b"connection", b"close"))
+                    if status in (429, 503) and all(k.lower() != b"retry-after" for k, _ in headers):
+                        headers.append((b"retry-after", b"5"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            if "\x00" in path or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+                await _send_problem(edge_send, 400, "Bad request", "the URL holds a NUL byte (%00)")
+            elif cross_origin:
+                await self.cors(scope, receive, edge_send)
+            else:
+                await self._limited(scope, receive, edge_send)
+        finally:
+            self._observe(scope, status, start)
+
+    async def _limited(self, scope: Scope, receive, send) -> None:
+        """The rate and body limits around the app."""
+        wait = self.rate.wait(scope)
+        if wait:
+            return await _send_problem(send, 429, "Too many requests", "slow down: too many requests from you",
+                                       {"retry-after": str(wait)})
         limit = self.feed_limit if scope["path"].startswith("/api/v1/feeds") else self.limit
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
@@ -90,78 +186,17 @@ class BodyLimit:
                 await _send_problem(send, 408, "Request timeout",
                                     f"the body did not arrive within {self.timeout:g} seconds")
 
-
-class _TooSlow(Exception):
-    pass
-
-
-class RateLimit:
-    """A token bucket per client address on the write endpoints browsers and apps call (0 = off)."""
-
-    PATHS = frozenset({
-        "/api/v2/tracking", "/api/v2", "/api/v1/mobile/events", "/api/v1/events", "/api/v1/auth/contact/token",
-        "/api/v1/recoms/events", "/api/v1/device", "/api/v1/user", "/api/v1/orders", "/api/v1/contact",
-        "/api/v1/contacts",
-    })
-
-    def __init__(self, app: ASGIApp, per_second: float, proxies: Sequence[Network] = ()) -> None:
-        self.app, self.rate, self.proxies = app, per_second, proxies
-        self.burst = max(1.0, per_second * 2)
-        self.buckets: dict[str, tuple[float, float]] = {}
-
-    async def __call__(self, scope: Scope, receive, send) -> None:
-        if self.rate <= 0 or scope["type"] != "http" or scope["path"] not in self.PATHS:
-            return await self.app(scope, receive, send)
-        client = client_address(scope, self.proxies)
-        now = time.monotonic()
-        tokens, last = self.buckets.get(client, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens < 1.0:
-            self.buckets[client] = (tokens, now)
-            wait = int((1.0 - tokens) / self.rate) + 1
-            return await _send_problem(send, 429, "Too many requests", "slow down: too many requests from you",
-                                       {"retry-after": str(wait)})
-        if len(self.buckets) > 100_000:
-            self.buckets.clear()
-        self.buckets[client] = (tokens - 1.0, now)
-        await self.app(scope, receive, send)
-
-
-class Guard:
-    """What every response needs and every request must not carry, in one place (outermost).
-
-    Refuses a NUL byte in the path or query (no client means one; PostgreSQL cannot store one), marks
-    every response `nosniff`, token-bearing responses `no-store`, closes the connection after an error
-    (a client that sent a refused body is not read further) and gives every 429/503 a Retry-After.
-    """
-
-    def __init__(self, app: ASGIApp, no_store: Callable[[str], bool]) -> None:
-        self.app, self.no_store = app, no_store
-
-    async def __call__(self, scope: Scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        if "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
-            return await _send_problem(send, 400, "Bad request", "the URL holds a NUL byte (%00)",
-                                       {"connection": "close", "x-content-type-options": "nosniff"})
-        no_store = self.no_store(scope["path"])
-
-        async def guarded(message):
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {k.lower() for k, _ in headers}
-                headers.append((b"x-content-type-options", b"nosniff"))
-                if no_store and b"cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
-                status = message["status"]
-                if status >= 400:
-                    headers.append((b"connection", b"close"))
-                if status in (429, 503) and b"retry-after" not in names:
-                    headers.append((b"retry-after", b"5"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, guarded)
+    def _observe(self, scope: Scope, status: int, start: float) -> None:
+        route = scope.get("route")
+        name = getattr(route, "path", None) or "unmatched"
+        key = (scope["method"], name, status)
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) > 10_000:  # methods are the client's to choose: bounded
+                self._series.clear()
+            series = self._series[key] = (REQUESTS.labels(key[0], name, str(status)), LATENCY.labels(name))
+        series[0].inc()
+        series[1].observe(time.perf_counter() - start)
 
 
 class KeyRequired:
@@ -179,67 +214,3 @@ class KeyRequired:
                 return await _send_problem(send, exc.status, exc.title, exc.detail,
                                            {"www-authenticate": 'Basic realm="recoms"'})
         await self.app(scope, receive, send)
-
-
-class BrowserCors:
-    """CORS on the routes a shop's pages call from the browser: tracking and the ES-TOKEN recommendations.
-
-    Every other route is for servers and apps and gets no CORS headers (a browser page cannot use a key).
-    """
-
-    def __init__(self, app: ASGIApp, origins: list[str], browser_route: Callable[[str], bool]) -> None:
-        self.app = app
-        self.browser_route = browser_route
-        self.cors = CORSMiddleware(
-            app, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["ES-TOKEN", "Content-Type"],
-            expose_headers=["ES-TOKEN", "X-Recommendation-Id"], max_age=3600,
-        )
-
-    async def __call__(self, scope: Scope, receive, send) -> None:
-        if scope["type"] != "http" or not self.browser_route(scope["path"]):
-            return await self.app(scope, receive, send)
-        if any(name == b"origin" for name, _ in scope["headers"]):
-            return await self.cors(scope, receive, send)
-
-        # No Origin (an app, a shop's server, a same-origin GET): Starlette would only add `Vary: Origin`.
-        async def vary(message):
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"vary", b"Origin")]}
-            await send(message)
-
-        await self.app(scope, receive, vary)
-
-
-class Metrics:
-    """Per route, the count of requests by status and their latency (Prometheus)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        # The labelled series, looked up once: `labels()` costs more than the observation itself.
-        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
-    async def __call__(self, scope: Scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        start = time.perf_counter()
-        status = 500
-
-        async def capture(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            route = scope.get("route")
-            name = getattr(route, "path", None) or "unmatched"
-            key = (scope["method"], name, status)
-            series = self._series.get(key)
-            if series is None:
-                if len(self._series) > 10_000:  # methods are the client's to choose: bounded
-                    self._series.clear()
-                series = self._series[key] = (REQUESTS.labels(key[0], name, str(status)), LATENCY.labels(name))
-            series[0].inc()
-            series[1].observe(time.perf_counter() - start)

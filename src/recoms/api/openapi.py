@@ -18,7 +18,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 
 from recoms.api import routes
-from recoms.api.middleware import RateLimit
+from recoms.api.middleware import RateBuckets
 from recoms.api.problems import MEDIA_TYPE, TITLES
 from recoms.api.routes import recoms
 from recoms.catalog import READERS
@@ -285,7 +285,7 @@ def _statuses(key: Key, op: dict[str, Any], security: list[dict] | None, fastapi
         statuses |= {401, 403}
         if any(set(alternative) & {"basicAuth", "retenoAccessKey", "siteKey"} for alternative in security):
             statuses.add(429)  # per key and per site limits, and an address that sent too many wrong keys
-    if key[1] in RateLimit.PATHS:
+    if key[1] in RateBuckets.PATHS:
         statuses.add(429)
     query = {p["name"] for p in params if p["in"] == "query"}
     if any(p["in"] == "path" for p in params) or query & CONTACT_LOOKUP:
