@@ -1,0 +1,61 @@
+"""SQLite writers queue for the write lock in short steps, and give up after the busy timeout."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from recoms.store import db
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path}/lock.db")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    yield engine
+    engine.dispose()
+
+
+def test_a_writer_waits_for_the_lock_and_then_writes(engine):
+    holder = engine.connect()
+    holder.begin()  # BEGIN IMMEDIATE: the write lock
+    holder.exec_driver_sql("INSERT INTO t VALUES (1)")
+    done = threading.Event()
+
+    def second_writer() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+        done.set()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    assert not done.wait(0.2)  # queued behind the holder
+    holder.commit()
+    holder.close()
+    thread.join(5)
+    assert done.is_set()
+    writes = db.DriverConnections(engine)
+    assert writes.transaction(lambda execute: execute("INSERT INTO t VALUES (3)", ())) == []
+    assert writes.execute("SELECT x FROM t ORDER BY x", ()) == [(1,), (2,), (3,)]
+    writes.close()
+
+
+def test_a_writer_gives_up_after_the_busy_timeout(engine, monkeypatch):
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)
+    holder = engine.connect()
+    holder.begin()
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="locked"), engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (2)")
+        writes = db.DriverConnections(engine)
+        with pytest.raises(sa.exc.OperationalError, match="locked"):
+            writes.transaction(lambda execute: execute("INSERT INTO t VALUES (3)", ()))
+        # The connection's own busy timeout is back for its next statements.
+        assert writes.execute("PRAGMA busy_timeout", ()) == [(300,)]
+        writes.close()
+    finally:
+        holder.rollback()
+        holder.close()
