@@ -1,4 +1,7 @@
-"""The hot path's waits, off the event loop: token exchanges many at a time, round trips on a thread.
+"""Work handed to a thread, many requests at a time: token exchanges, round trips, tracking's commits.
+
+`BatchThread` is the mechanism (one thread that takes whatever is queued, answers each caller on its own
+event loop); services.ingest_queue commits tracking through one as well.
 
 Every ES-TOKEN request spends its token: a write to the token store. Done on the event loop, that write
 stalls every other request for its length (a round trip to PostgreSQL or Redis, a commit in SQLite).
@@ -17,6 +20,7 @@ a hand-off: they run in place.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import queue
@@ -38,10 +42,12 @@ class BatchThread:
     item out: a result, or the exception that item raised); each caller gets its outcome on its own loop.
     `handle` raising fails every item of the batch."""
 
-    def __init__(self, name: str, handle: Callable[[list], Sequence], max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, name: str, handle: Callable[[list], Sequence], max_batch: int = MAX_BATCH,
+                 weigh: Callable[[Any], int] | None = None) -> None:
         self.name = name
         self.handle = handle
-        self.max_batch = max_batch
+        self.max_batch = max_batch  # a bound on the items of a batch, or on their weights (`weigh`)
+        self.weigh = weigh
         self._forget_thread()
         _ALL.add(self)
 
@@ -52,6 +58,14 @@ class BatchThread:
         if self._thread is None:
             self._start()
         return await future
+
+    def submit_waiting(self, item: Any) -> concurrent.futures.Future:
+        """For a caller outside an event loop (a thread): its future."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._queue.put((item, future, None))
+        if self._thread is None:
+            self._start()
+        return future
 
     def _start(self) -> None:
         with self._lock:
@@ -78,7 +92,9 @@ class BatchThread:
             if first is None:
                 return
             batch = [first]
-            while len(batch) < self.max_batch:
+            weigh = self.weigh
+            size = weigh(first[0]) if weigh else 1
+            while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -87,6 +103,7 @@ class BatchThread:
                     self._queue.put(None)  # stop after this batch
                     break
                 batch.append(item)
+                size += weigh(item[0]) if weigh else 1
             self._answer(batch)
 
     def _answer(self, batch: list[tuple]) -> None:
@@ -94,9 +111,13 @@ class BatchThread:
             outcomes: Sequence = self.handle([item for item, _, _ in batch])
         except Exception as exc:  # e.g. the store does not answer: every request of the batch gets the error
             outcomes = [exc] * len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+        by_loop: dict[asyncio.AbstractEventLoop | None, list] = {}
         for (_, future, loop), outcome in zip(batch, outcomes, strict=True):
             by_loop.setdefault(loop, []).append((future, outcome))
+        waiting = by_loop.pop(None, None)
+        if waiting:  # threads' futures: settled from here
+            _settle(waiting)
+        # Each event loop is woken once for all of its answers (a wake-up is a system call).
         for loop, settled in by_loop.items():
             try:
                 loop.call_soon_threadsafe(_settle, settled)
@@ -149,9 +170,9 @@ _ALL: weakref.WeakSet[BatchThread] = weakref.WeakSet()
 os.register_at_fork(after_in_child=lambda: [each._forget_thread() for each in list(_ALL)])
 
 
-def _settle(settled: list[tuple[asyncio.Future, Any]]) -> None:
+def _settle(settled: list[tuple[asyncio.Future | concurrent.futures.Future, Any]]) -> None:
     for future, outcome in settled:
-        if future.done():  # the request was cancelled (its client left)
+        if future.done():  # the request was cancelled (its client left): its work is done all the same
             continue
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
