@@ -3,6 +3,7 @@ nothing of one visitor reaches another: contact rules, histories and A/B variant
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from recoms.domain import variants
@@ -139,3 +140,30 @@ def test_each_ab_variant_answers_with_its_own_configuration(trained, platform):
     assert all(len(answers) == 1 for answers in by_variant.values()), by_variant
     assert by_variant[0] != by_variant[1]
 
+
+
+def test_visitors_without_history_share_an_answer_until_they_have_one(trained, platform, no_reuse):
+    """personal and recently viewed answer a new visitor as anyone (their popularity prior, their fallbacks):
+    that answer is reused, and a visitor's first event makes their next answer their own."""
+    shop = trained
+    personal = shop.datasource(algorithm="personal", size=5)
+    seen = shop.datasource(algorithm="recently_viewed", size=3, fallback=[{"algorithm": "bestsellers"}])
+    with no_reuse:
+        fresh = {ds: body(shop, ds, shop.token(externalCustomerId=f"fresh-{ds}")) for ds in (personal, seen)}
+    hits_before = len(platform.recommendations.answers._by_account.get(shop.account_id, (None, {}))[1])
+    for visitor in ("n1", "n2", "n3"):
+        for ds in (personal, seen):
+            assert body(shop, ds, shop.token(externalCustomerId=f"{visitor}-{ds}")) == fresh[ds], (visitor, ds)
+    stored = platform.recommendations.answers._by_account[shop.account_id][1]
+    assert len(stored) == hits_before + 2  # one answer each, reused by every new visitor
+    token = shop.token(externalCustomerId="n1-seen")
+    shop.events([envelope("ProductPage", {"productKey": "P9"}, sc="n1-cookie", externalCustomerId="n1-seen")])
+    ids = [p["id"] for p in shop.recoms(seen, token).json()]
+    assert ids[0] == "P9" and ids != [p["id"] for p in orjson.loads(fresh[seen])]  # their own view comes first
+    token = shop.token(externalCustomerId="n1-personal")
+    shop.events([envelope("PurchasedItems", {"OrderNumber": "n1", "Products": [
+        {"product_id": "P0", "price": 10, "quantity": 1}]}, sc="n1p-cookie", externalCustomerId="n1-personal")])
+    with no_reuse:
+        own = body(shop, personal, token)
+    assert own != fresh[personal]  # a purchase moves the personal answer (the test shop's baskets)
+    assert body(shop, personal, shop.token(externalCustomerId="n1-personal")) == own

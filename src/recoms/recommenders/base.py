@@ -115,6 +115,9 @@ class Recommender(ABC):
     # True: an answer depends only on the fitted state and the query's context and categories (no time, no
     # chance), so serving may reuse it for every visitor until the models or the catalog change.
     cacheable: ClassVar[bool] = False
+    # A model that reads the history (`uses_history`): True when, for an empty history, its answer depends
+    # only on the fitted state and the query's context and categories (the same to every new visitor).
+    cacheable_without_history: ClassVar[bool] = False
     default_params: ClassVar[dict[str, Any]] = {}
     # Params that change nothing learned: one fit serves every value of them (views share the arrays).
     serving_params: ClassVar[frozenset[str]] = frozenset()

@@ -47,6 +47,7 @@ TUNING_KEEP = 500  # candidates per part kept when tuning scores many blends of 
 class Personal(Recommender):
     name = "personal"
     uses_history = True
+    cacheable_without_history = True  # no history: the popularity prior of the fitted state
     default_params: ClassVar[dict[str, Any]] = {
         "exclude_purchased": True,
         "repeat_weight": 0.0,  # share of the repeat part (set per shop by its regime and tuning)

@@ -13,6 +13,7 @@ from recoms.recommenders.base import CART, EMPTY, VIEW, WISHLIST, Candidates, In
 class RecentlyViewed(Recommender):
     name = "recently_viewed"
     uses_history = True
+    cacheable_without_history = True  # no history: nothing of its own (the fallbacks answer)
     learns = False
     default_params: ClassVar[dict[str, Any]] = {"include_carted": True}
 

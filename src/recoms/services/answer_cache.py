@@ -35,6 +35,15 @@ def cacheable(chain: tuple[Any, ...], ds: DataSource) -> bool:
         depends_on_contact_fields(ds.rules))
 
 
+def cacheable_without_history(chain: tuple[Any, ...], ds: DataSource) -> bool:
+    """True when the data source reads the visitor's history and, for a visitor with none yet (a first
+    visit, a new app install: much of a shop's traffic), answers as to anyone: its history models declare
+    `Recommender.cacheable_without_history`, the others `cacheable`, and no rule reads the contact's fields."""
+    return (bool(chain) and any(m.uses_history for m in chain)
+            and all(m.cacheable_without_history if m.uses_history else m.cacheable for m in chain)
+            and not depends_on_contact_fields(ds.rules))
+
+
 class AnswerCache:
     """Per account, the newest answers of one state of its models (least recently used go first)."""
 

@@ -108,6 +108,7 @@ class Prepared:
     variant_id: int
     state: AccountModels
     cacheable: bool  # the answer depends on nothing of the contact: it may be reused (answer_cache)
+    cacheable_without_history: bool = False  # ... when the contact has no history (or is unknown)
     reads_history: bool = False
     reads_contact: bool = False
     history: Any = None
@@ -196,7 +197,7 @@ class Recommendations:
         ds = p.ds
         key = None
         answer = None
-        if p.cacheable:
+        if p.cacheable or (p.cacheable_without_history and (p.history is None or not p.history[0])):
             key = (ds.id, ds.updated_at, ds.variant_id, tuple(req.products), tuple(req.categories), req.filters)
             answer = self.answers.get(account.id, p.state, key)
         if answer is None:
@@ -250,7 +251,8 @@ class Recommendations:
         if bound.needs == "category" and not req.categories:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
         known = contact_id is not None
-        return Prepared(ds, variant_id, state, bound.cacheable, reads_history=known and bound.uses_history,
+        return Prepared(ds, variant_id, state, bound.cacheable, bound.cacheable_without_history,
+                        reads_history=known and bound.uses_history,
                         reads_contact=known and depends_on_contact_fields(ds.rules))
 
     def _contact_fields(self, account_id: int, contact_id: int) -> dict[str, Any] | None:

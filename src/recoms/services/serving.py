@@ -45,6 +45,7 @@ class Bound:
     uses_history: bool
     needs: str | None
     cacheable: bool = False  # its answers depend on nothing of the visitor (services/answer_cache)
+    cacheable_without_history: bool = False  # so are those to visitors with no history yet
 
     @property
     def chain(self) -> tuple[Recommender, ...]:
@@ -88,7 +89,9 @@ class AccountModels:
             if len(self.bound) > 1000:
                 self.bound.clear()
             found = Bound(model, fallbacks, history, needs)
-            found = self.bound[key] = replace(found, cacheable=answer_cache.cacheable(found.chain, ds))
+            found = self.bound[key] = replace(
+                found, cacheable=answer_cache.cacheable(found.chain, ds),
+                cacheable_without_history=answer_cache.cacheable_without_history(found.chain, ds))
         return found
 
 

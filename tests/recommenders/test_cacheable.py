@@ -1,0 +1,35 @@
+"""What serving may reuse (services/answer_cache): every algorithm that declares its answers reusable gives
+the same answer whenever, and to whomever, it is asked (built-ins and installed plugins alike)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recoms.recommenders.base import Query
+from recoms.recommenders.registry import algorithm_names, get_algorithm
+from tests.recommenders.tiny import DAY, NOW, TinyShop, product
+
+SHOP = TinyShop([product(f"P{i}", ("Shoes", "Bags")[i % 2], price=10 + i) for i in range(8)])
+for day, user in enumerate("abcdef"):
+    SHOP.buy_together(user, f"P{day % 8}", f"P{(day + 1) % 8}", day=day)
+    SHOP.add(user, f"P{(day + 3) % 8}", "view", day)
+
+
+def _answer(model, catalog, now_ms: int, context: list[str]) -> tuple[list[int], list[float]]:
+    query = Query(context=catalog.indices(context), categories=catalog.category_codes(["Shoes"]), now_ms=now_ms)
+    ids, scores = model.recommend([query])[0]
+    return list(map(int, ids)), [round(float(s), 6) for s in scores]
+
+
+@pytest.mark.parametrize("name", algorithm_names())
+def test_a_reusable_answer_does_not_depend_on_when_it_is_asked(name):
+    cls = get_algorithm(name)
+    if not (cls.cacheable or cls.cacheable_without_history):
+        pytest.skip(f"{name} declares its answers its own to each request")
+    catalog, model = SHOP.fit(name)
+    context = [] if cls.needs is None else ["P1"]
+    first = _answer(model, catalog, NOW, context)
+    assert _answer(model, catalog, NOW + 40 * DAY, context) == first  # empty history, as a new visitor's
+    assert _answer(model, catalog, NOW, context) == first
+    assert np.all(np.isfinite(first[1]))
