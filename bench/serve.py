@@ -46,6 +46,8 @@ class Endpoint:
     body: bytes = b""
     headers: dict[str, str] | None = None
     events_per_request: int = 0
+    # Whose tokens (the identifiers sent to /api/v1/auth/contact/token): a new visitor each by default.
+    contact: dict[str, str] | None = None
 
 
 def free_port() -> int:
@@ -143,6 +145,11 @@ def endpoints(info: dict) -> list[Endpoint]:
                         ("recently_viewed", ""), ("new_arrivals", "")):
         if name in ds:
             found.append(Endpoint(name, "GET", f"/api/v1/recoms/{ds[name]}?{query}", token=True))
+    if email:  # a returning customer: a long history of views, carts and orders (personal reads 200 events)
+        for name in ("personal", "recently_viewed"):
+            if name in ds:
+                found.append(Endpoint(f"{name}_returning", "GET", f"/api/v1/recoms/{ds[name]}", token=True,
+                                      contact={"email": email}))
     v2_query = f"email={email}&" if email else ""
     found.append(Endpoint("v2", "GET",
                           f"/api/v2/contacts/recoms/{ds['also_bought']}?{v2_query}products={products['in_cart']}",
@@ -189,8 +196,8 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
         wait_up(base)
         auth = ("shop", info["api_key"])
 
-        def token(i: int) -> str:
-            return httpx.post(base + "/api/v1/auth/contact/token", json={"externalCustomerId": f"bench-{i}"},
+        def token(i: int, contact: dict[str, str] | None = None) -> str:
+            return httpx.post(base + "/api/v1/auth/contact/token", json=contact or {"externalCustomerId": f"bench-{i}"},
                               auth=auth).json()["token"]
 
         for endpoint in endpoints(info):
@@ -198,7 +205,7 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
                 continue
             headers = dict(endpoint.headers or {})
             if endpoint.token:
-                headers["ES-TOKEN"] = token(0)
+                headers["ES-TOKEN"] = token(0, endpoint.contact)
             first = httpx.request(endpoint.method, base + endpoint.path, content=endpoint.body or None,
                                   headers=headers)
             first.raise_for_status()
@@ -216,7 +223,8 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
                     per_thread = args.connections // args.threads + 2
                     for t in range(args.threads):
                         (work / f"tokens-{t}.txt").write_text("\n".join(
-                            token(round_no * 10_000 + t * 1000 + i) for i in range(per_thread)) + "\n")
+                            token(round_no * 10_000 + t * 1000 + i, endpoint.contact)
+                            for i in range(per_thread)) + "\n")
                 load = os.getloadavg()[0]
                 rounds["ceiling"].append(wrk(f"http://127.0.0.1:{raw_port}", script, args.seconds,
                                              args.connections, args.threads))
