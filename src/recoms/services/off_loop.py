@@ -127,7 +127,6 @@ class BatchThread:
 
 class TokenExchanges:
     def __init__(self, store: TokenStore, max_batch: int = MAX_BATCH) -> None:
-        self.store = store
         self._thread = BatchThread("token-exchanges", store.exchange_many, max_batch)
 
     async def exchange(self, token: str) -> Exchanged:

@@ -122,13 +122,11 @@ class DriverConnections:
     def transaction(self, work: Callable[[Callable[[str, tuple], list]], Any]) -> Any:
         """`work(execute)` in one transaction (SQLite: taking the write lock up front), committed when it
         returns, rolled back when it raises: many short statements, one commit (one WAL write, one fsync)."""
-        begin = "BEGIN IMMEDIATE" if self.sqlite else "BEGIN"
-
         def run(cur):
             if self.sqlite:
                 _take_write_lock(cur)
             else:
-                cur.execute(begin)
+                cur.execute("BEGIN")
             try:
                 result = work(lambda sql, params: _rows(cur, sql, params))
             except BaseException:
@@ -138,7 +136,7 @@ class DriverConnections:
             cur.execute("COMMIT")
             return result
 
-        return self._run(run, begin, ())
+        return self._run(run, "BEGIN", ())
 
     def _run(self, work: Callable[[Any], Any], sql: str, params: tuple) -> Any:
         try:
