@@ -7,6 +7,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from recoms.store.tokens import SqlTokenStore
 from tests.conftest import REDIS
@@ -116,3 +118,29 @@ def test_exchange_many_is_each_exchange_in_order(make_store):
     assert store.exchange(results[2][1]) is not None  # the other chain is untouched
     assert store.exchange_many([]) == []
     assert store.exchange_many(["nope"]) == [None]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["current", "spent", "junk"])), max_size=12))
+def test_a_batch_ends_as_its_exchanges_one_by_one(make_store, picks):
+    """Any batch (several chains, replays of spent tokens, a token twice, junk) answers and leaves every
+    chain as exchanging its tokens one at a time, in order, does: two stores, the same history."""
+    batch_store, single_store = make_store(), make_store()
+
+    def history(store):  # four chains; each moved on once, so each has a spent token and a current one
+        chains = []
+        for n in range(4):
+            spent = store.issue(9, 100 + n)
+            chains.append({"spent": spent, "current": store.exchange(spent)[1], "junk": spent[:-1] + "x"})
+        return chains
+
+    batch_chains, single_chains = history(batch_store), history(single_store)
+    batched = batch_store.exchange_many([batch_chains[n][kind] for n, kind in picks])
+    one_by_one = [single_store.exchange(single_chains[n][kind]) for n, kind in picks]
+    assert [r and r[0].contact_id for r in batched] == [r and r[0].contact_id for r in one_by_one]
+    # Afterwards: the same chains still work (the new tokens, or the current ones never used).
+    for n in range(4):
+        batch_next = next((r[1] for (m, _), r in zip(picks, batched) if m == n and r), batch_chains[n]["current"])
+        single_next = next((r[1] for (m, _), r in zip(picks, one_by_one) if m == n and r),
+                           single_chains[n]["current"])
+        assert (batch_store.exchange(batch_next) is None) == (single_store.exchange(single_next) is None)

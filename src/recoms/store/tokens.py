@@ -5,12 +5,15 @@ bits, 43 characters) and the chain's sequence number (digits), URL-safe. The sto
 chain with the hash of the chain id and of its current secret. `exchange` is ONE conditional update:
 the token's sequence number and secret must be the chain's current ones; the chain moves to the next,
 and the caller gets that token. A token of an earlier sequence number presented again means it leaked:
-the whole chain is revoked (a second statement, on that path only). The Redis implementation lives in `redis_tokens.py`.
+the whole chain is revoked (a second statement, on that path only). `exchange_many` advances a whole
+batch of chains in one statement (the hot path's batches: one statement instead of one per token).
+The Redis implementation lives in `redis_tokens.py`.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -108,6 +111,21 @@ class SqlTokenStore:
             "INSERT INTO token_chains (chain_hash, account_id, contact_id, seq, secret_hash, expires_at, revoked) "
             f"VALUES ({mark}, {mark}, {mark}, 0, {mark}, {mark}, {false})"
         )
+        # One statement for a batch: the rows to advance as one JSON parameter (SQLite) or as arrays.
+        if self.connections.sqlite:
+            rows = ("SELECT json_extract(value, '$[0]') AS chain_hash, json_extract(value, '$[1]') AS seq, "
+                    "json_extract(value, '$[2]') AS secret_hash, json_extract(value, '$[3]') AS new_hash, "
+                    "json_extract(value, '$[4]') AS expires FROM json_each(?)")
+        else:
+            rows = ("SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::bigint[]) "
+                    "AS v(chain_hash, seq, secret_hash, new_hash, expires)")
+        self._advance_many = (
+            "UPDATE token_chains SET seq = token_chains.seq + 1, secret_hash = v.new_hash, expires_at = v.expires "
+            f"FROM ({rows}) AS v WHERE token_chains.chain_hash = v.chain_hash AND token_chains.seq = v.seq "
+            f"AND token_chains.secret_hash = v.secret_hash AND token_chains.expires_at > {mark} "
+            f"AND token_chains.revoked = {false} "
+            "RETURNING token_chains.chain_hash, token_chains.account_id, token_chains.contact_id"
+        )
         self._execute = self.connections.execute
 
     def issue(self, account_id: int, contact_id: int) -> str:
@@ -121,12 +139,46 @@ class SqlTokenStore:
         return None if parsed is None else self._exchange(self._execute, parsed)
 
     def exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
-        """`exchange` of each token in order, in one transaction: one commit for them all."""
+        """`exchange` of each token in order, in one transaction: one commit for them all, and one
+        statement for the first token of each chain. Chains are independent, so only the order within a
+        chain matters: a chain's later tokens in the batch (a replay racing its original) go one by one
+        after it."""
         parsed = [parse_token(token) for token in tokens]
         if not any(parsed):
             return [None] * len(parsed)
-        return self.connections.transaction(
-            lambda execute: [None if p is None else self._exchange(execute, p) for p in parsed])
+        return self.connections.transaction(lambda execute: self._exchange_batch(execute, parsed))
+
+    def _exchange_batch(self, execute: Callable[[str, tuple], list], parsed: list[ParsedToken | None]
+                        ) -> list[tuple[Grant, str] | None]:
+        results: list[tuple[Grant, str] | None] = [None] * len(parsed)
+        firsts: dict[str, int] = {}  # chain hash -> its first position in the batch
+        again: list[int] = []
+        for i, p in enumerate(parsed):
+            if p is not None:
+                if p.chain_hash in firsts:
+                    again.append(i)
+                else:
+                    firsts[p.chain_hash] = i
+        now = _now_ms()
+        fresh = {i: new_secret() for i in firsts.values()}
+        rows = [(parsed[i].chain_hash, parsed[i].seq, parsed[i].secret_hash, hash_secret(fresh[i]), now + self.ttl_ms)
+                for i in firsts.values()]
+        granted = {r[0]: (int(r[1]), int(r[2])) for r in execute(self._advance_many, self._batch_params(rows, now))}
+        for chain_hash, i in firsts.items():
+            p = parsed[i]
+            if chain_hash in granted:
+                account_id, contact_id = granted[chain_hash]
+                results[i] = Grant(account_id, contact_id, chain_hash), format_token(p.chain, p.seq + 1, fresh[i])
+            else:  # refused: an earlier token of this chain came back, it leaked (as in `_exchange`)
+                execute(self._revoke, (chain_hash, p.seq))
+        for i in again:
+            results[i] = self._exchange(execute, parsed[i])
+        return results
+
+    def _batch_params(self, rows: list[tuple], now: int) -> tuple:
+        if self.connections.sqlite:
+            return json.dumps(rows), now
+        return (*([r[k] for r in rows] for k in range(5)), now)
 
     def _exchange(self, execute: Callable[[str, tuple], list], parsed: ParsedToken) -> tuple[Grant, str] | None:
         now, secret = _now_ms(), new_secret()
