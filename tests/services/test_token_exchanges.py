@@ -1,4 +1,4 @@
-"""Token exchanges queued off the event loop: batched, in order, each request answered with its own."""
+"""Token exchanges, batched off the event loop or in place (SQLite), in order, each request answered with its own."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from recoms.services.off_loop import TokenExchanges
+from recoms.store import db
 from recoms.store.tokens import SqlTokenStore
 
 
@@ -119,3 +120,76 @@ def test_batches_are_bounded(platform, max_batch):
     exchanges.stop()
     assert all(r is not None for r in results)
     assert max(recording.batches) <= max_batch and sum(recording.batches) == 10
+
+
+class InPlace:
+    """`try_exchange_many` on the event loop's thread, recording each batch; None (the lock is held) while
+    `busy` is set."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.batches: list[tuple[int, str]] = []
+        self.busy = False
+
+    def __call__(self, tokens):
+        self.batches.append((len(tokens), threading.current_thread().name))
+        return None if self.busy else self.store.try_exchange_many(tokens)
+
+
+def test_in_place_the_requests_of_one_turn_of_the_loop_share_a_transaction(tmp_path):
+    store = SqlTokenStore(db.make_engine(f"sqlite:///{tmp_path}/t.db"), 3600)
+    _create(store)
+    in_place = InPlace(store)
+    exchanges = TokenExchanges(store, in_place=in_place)
+    tokens = [store.issue(1, contact) for contact in range(20)]
+
+    async def main():
+        first = await exchanges.exchange(tokens[0])
+        return [first, *await asyncio.gather(*(exchanges.exchange(t) for t in tokens[1:]))]
+
+    results = asyncio.run(main())
+    exchanges.stop()
+    assert [grant.contact_id for grant, _ in results] == list(range(20))
+    assert in_place.batches == [(1, "MainThread"), (19, "MainThread")]
+    assert all(store.exchange(nxt) is not None for _, nxt in results)
+
+
+def test_in_place_a_batch_behind_another_writer_goes_to_the_thread(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path}/t.db")
+    store = SqlTokenStore(engine, 3600)
+    _create(store)
+    tokens = [store.issue(1, contact) for contact in range(5)]
+    exchanges = TokenExchanges(store, in_place=store.try_exchange_many)
+    holder = engine.connect()
+    holder.begin()  # another writer holds SQLite's write lock
+
+    async def main():
+        waiting = asyncio.gather(*(exchanges.exchange(t) for t in tokens))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # the thread waits for the lock, the loop goes on
+        holder.rollback()
+        return await waiting
+
+    results = asyncio.run(main())
+    holder.close()
+    exchanges.stop()
+    assert [grant.contact_id for grant, _ in results] == list(range(5))
+
+
+def test_in_place_a_failing_store_fails_the_batch(tmp_path):
+    def down(tokens):
+        raise sa.exc.OperationalError("UPDATE", (), Exception("disk I/O error"))
+
+    store = SqlTokenStore(db.make_engine(f"sqlite:///{tmp_path}/t.db"), 3600)
+    exchanges = TokenExchanges(store, in_place=down)
+
+    async def main():
+        return await asyncio.gather(*(exchanges.exchange(t) for t in ("a", "b")), return_exceptions=True)
+
+    assert all(isinstance(r, sa.exc.OperationalError) for r in asyncio.run(main()))
+
+
+def _create(store: SqlTokenStore) -> None:
+    from recoms.store.tables import token_chains
+
+    token_chains.create(store.engine)

@@ -59,3 +59,18 @@ def test_a_writer_gives_up_after_the_busy_timeout(engine, monkeypatch):
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_a_writer_that_will_not_wait_is_told_at_once(engine):
+    holder = engine.connect()
+    holder.begin()
+    writes = db.DriverConnections(engine)
+    try:
+        with pytest.raises(db.WriteLockBusy):
+            writes.transaction(lambda execute: execute("INSERT INTO t VALUES (3)", ()), wait=False)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert writes.transaction(lambda execute: execute("INSERT INTO t VALUES (4)", ()), wait=False) == []
+    assert writes.execute("SELECT x FROM t", ()) == [(4,)]  # nothing of the refused one
+    writes.close()

@@ -33,6 +33,19 @@ def _token_route(path: str) -> bool:
     return path == "/api/v1/auth/contact/token" or recoms.is_token_route(path)
 
 
+class RecomsApp(FastAPI):
+    """FastAPI for the API's breadth; the ES-TOKEN route's GET and POST go to `hot_path` first (still
+    declared in the router, documented and matched there for other methods)."""
+
+    hot_path: recoms.HotPath | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        if self.hot_path is not None and recoms.HotPath.matches(scope):
+            scope["app"] = self
+            return await self.hot_path(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, platform: Platform | None = None, background: bool = True
 ) -> FastAPI:
@@ -54,7 +67,7 @@ def create_app(
         platform.serving.stop()
         platform.recommendation_log.flush()  # the served lists still queued
 
-    app = FastAPI(
+    app = RecomsApp(
         title="recoms", version=__version__, lifespan=lifespan,
         description="Product recommendations for online shops and their mobile apps.",
         docs_url=None, redoc_url=None,  # routes/docs.py serves them with local assets
@@ -64,7 +77,7 @@ def create_app(
     app.state.trusted_proxies = settings.trusted_proxy_networks
     app.state.jobs = jobs
     problems.install(app)
-    app.router.routes.insert(0, recoms.token_route)  # first: the hot path matches before 60 other routes
+    app.router.routes.insert(0, recoms.token_route)  # GET and POST go to the hot path; here: other methods
     for module in routes.ALL:
         app.include_router(module.router)
     # Every page's assets come from the installed packages: nothing loads from a CDN.
@@ -87,10 +100,12 @@ def create_app(
             return platform.directory.authenticate(key_from_header(header), *SCOPES)
 
         app.add_middleware(KeyRequired, paths=PROTECTED_DOCS, authenticate=any_key)
-    app.add_middleware(
-        Edge, limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes, timeout=settings.body_timeout_seconds,
+    edge = dict(
+        limit=settings.max_body_bytes, feed_limit=settings.max_feed_bytes, timeout=settings.body_timeout_seconds,
         rate=RateBuckets(settings.rate_limit_per_second, settings.trusted_proxy_networks),
         origins=settings.cors_origin_list, browser_route=_browser_route, no_store=_token_route,
     )
+    app.add_middleware(Edge, **edge)
+    app.hot_path = recoms.HotPath(lambda inner: Edge(inner, **edge))
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

@@ -42,6 +42,9 @@ class _TooSlow(Exception):
     pass
 
 
+EDGE_ERRORS = (_TooLarge, _TooSlow)  # raised through the app by the edge's receive, answered by the edge
+
+
 class RateBuckets:
     """A token bucket per client address on the write endpoints browsers and apps call (0 = off)."""
 

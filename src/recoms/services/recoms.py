@@ -26,7 +26,7 @@ from recoms.services.off_loop import OffLoop, TokenExchanges
 from recoms.services.serving import AccountModels, ServingEngine
 from recoms.store import activity, contacts
 from recoms.store.db import DriverConnections
-from recoms.store.tokens import TokenStore
+from recoms.store.tokens import SqlTokenStore, TokenStore
 
 MAX_CONTEXT = 200
 HISTORY_LIMIT = 200
@@ -139,7 +139,9 @@ class Recommendations:
         self.datasources = datasources
         self.serving = serving
         self.tokens = tokens
-        self.exchanges = TokenExchanges(tokens)  # off the event loop, many per transaction
+        # Many per transaction: on the event loop with SQLite's token store (local, no fsync), else off it.
+        in_place = tokens.try_exchange_many if isinstance(tokens, SqlTokenStore) and tokens.connections.sqlite else None
+        self.exchanges = TokenExchanges(tokens, in_place=in_place)
         self.off_loop = OffLoop(inline=self.reads.sqlite)  # SQLite's reads are local and short: in place
         self.directory = directory
 

@@ -119,12 +119,13 @@ class DriverConnections:
         """The statement's rows (none for a statement that returns none)."""
         return self._run(lambda cur: _rows(cur, sql, params), sql, params)
 
-    def transaction(self, work: Callable[[Callable[[str, tuple], list]], Any]) -> Any:
+    def transaction(self, work: Callable[[Callable[[str, tuple], list]], Any], wait: bool = True) -> Any:
         """`work(execute)` in one transaction (SQLite: taking the write lock up front), committed when it
-        returns, rolled back when it raises: many short statements, one commit (one WAL write, one fsync)."""
+        returns, rolled back when it raises: many short statements, one commit (one WAL write, one fsync).
+        `wait=False` (SQLite): raise WriteLockBusy at once when another writer holds the lock."""
         def run(cur):
             if self.sqlite:
-                _take_write_lock(cur)
+                _take_write_lock(cur, wait)
             else:
                 cur.execute("BEGIN")
             try:
@@ -182,10 +183,14 @@ def _begin_immediate(conn: sa.Connection) -> None:
         cur.close()
 
 
-def _take_write_lock(cur) -> None:
+class WriteLockBusy(Exception):
+    """SQLite: another writer holds the write lock, and the caller would rather not wait for it."""
+
+
+def _take_write_lock(cur, wait: bool = True) -> None:
     """BEGIN IMMEDIATE, waiting for another writer in short steps: SQLite's own busy handler sleeps 1, 2,
     5, 10 ... 100 ms between tries, so a wait behind a writer of a millisecond often cost tens of ms (two
-    workers exchanging tokens: a p99 of 115 ms, 25 ms with these steps)."""
+    workers exchanging tokens: a p99 of 115 ms, 25 ms with these steps). `wait=False`: WriteLockBusy."""
     cur.execute("PRAGMA busy_timeout=0")
     try:
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
@@ -197,6 +202,8 @@ def _take_write_lock(cur) -> None:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
+                if not wait:
+                    raise WriteLockBusy from None
             time.sleep(pause)
             pause = min(pause * 2, 0.002)
     finally:

@@ -23,7 +23,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from recoms.domain.accounts import hash_secret
-from recoms.store.db import DriverConnections
+from recoms.store.db import DriverConnections, WriteLockBusy
 from recoms.store.tables import token_chains
 
 
@@ -147,6 +147,16 @@ class SqlTokenStore:
         if not any(parsed):
             return [None] * len(parsed)
         return self.connections.transaction(lambda execute: self._exchange_batch(execute, parsed))
+
+    def try_exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None] | None:
+        """`exchange_many`, or None at once when it would wait for another writer (SQLite's write lock)."""
+        parsed = [parse_token(token) for token in tokens]
+        if not any(parsed):
+            return [None] * len(parsed)
+        try:
+            return self.connections.transaction(lambda execute: self._exchange_batch(execute, parsed), wait=False)
+        except WriteLockBusy:
+            return None
 
     def _exchange_batch(self, execute: Callable[[str, tuple], list], parsed: list[ParsedToken | None]
                         ) -> list[tuple[Grant, str] | None]:

@@ -1,0 +1,57 @@
+"""The ES-TOKEN route answered ahead of the app's stack: what the app's layers did, it still does."""
+
+from __future__ import annotations
+
+from recoms.api.routes import recoms as recoms_route
+
+ROUTE_LABEL = 'route="/api/v1/recoms/{dataSourceId:datasource}"'
+
+
+def _served(client, status: str) -> float:
+    """How many requests the metrics count for the token route with this status."""
+    r = client.get("/metrics")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in r.text.splitlines()
+               if line.startswith("recoms_http_requests_total{") and ROUTE_LABEL in line
+               and f'status="{status}"' in line)
+
+
+def test_answers_carry_the_edge_headers_and_are_counted_under_the_route(shop):
+    ds = shop.datasource(algorithm="bestsellers")
+    before = _served(shop.client, "200")
+    r = shop.recoms(ds)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store" and r.headers["vary"] == "Origin"
+    assert _served(shop.client, "200") == before + 1
+
+
+def test_other_methods_and_an_empty_id_are_answered_by_the_app(shop):
+    r = shop.client.put("/api/v1/recoms/1", headers={"ES-TOKEN": shop.token()})
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    assert set(r.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    r = shop.client.get("/api/v1/recoms/", headers={"ES-TOKEN": shop.token()})
+    assert r.status_code == 404 and r.json()["status"] == 404
+
+
+def test_an_error_that_escapes_the_route_is_a_problem_500(shop, monkeypatch):
+    async def broken(scope, receive, send):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(recoms_route.token_route, "app", broken)
+    before = _served(shop.client, "500")
+    r = shop.client.get("/api/v1/recoms/1", headers={"ES-TOKEN": shop.token()})
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json" and r.json()["status"] == 500
+    assert r.headers["connection"] == "close" and r.headers["x-content-type-options"] == "nosniff"
+    assert _served(shop.client, "500") == before + 1
+
+
+def test_a_body_over_the_limit_is_refused_on_the_hot_path(shop):
+    r = shop.client.post("/api/v1/recoms/1", content=b"x" * (shop.platform.settings.max_body_bytes + 1),
+                         headers={"ES-TOKEN": shop.token(), "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["title"] == "Payload too large"
+    # Streamed (no Content-Length): refused while it arrives, by the edge, through the route.
+    chunks = iter([b"x" * 1024] * (shop.platform.settings.max_body_bytes // 1024 + 2))
+    r = shop.client.post("/api/v1/recoms/1", content=chunks,
+                         headers={"ES-TOKEN": shop.token(), "Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["title"] == "Payload too large"
