@@ -1,4 +1,4 @@
-"""The ES-TOKEN route answered ahead of the app's stack: what the app's layers did, it still does."""
+"""The recommendation routes answered ahead of the app's stack: what the app's layers did, they still do."""
 
 from __future__ import annotations
 
@@ -55,3 +55,22 @@ def test_a_body_over_the_limit_is_refused_on_the_hot_path(shop):
     r = shop.client.post("/api/v1/recoms/1", content=chunks,
                          headers={"ES-TOKEN": shop.token(), "Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["title"] == "Payload too large"
+
+
+def test_v2_answers_and_refuses_as_the_app_did(shop):
+    ds = shop.datasource(algorithm="bestsellers")
+    label = 'route="/api/v2/contacts/recoms/{dataSourceId}"'
+
+    def served(status: str) -> float:
+        text = shop.client.get("/metrics").text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("recoms_http_requests_total{") and label in line and f'status="{status}"' in line)
+
+    before = served("200"), served("401")
+    r = shop.client.get(f"/api/v2/contacts/recoms/{ds}", params={"email": "a@example.com"}, headers=shop.auth)
+    assert r.status_code == 200 and isinstance(r.json(), list)
+    assert r.headers["x-content-type-options"] == "nosniff" and "access-control-allow-origin" not in r.headers
+    r = shop.client.get(f"/api/v2/contacts/recoms/{ds}", params={"email": "a@example.com"})
+    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
+    assert r.headers["content-type"] == "application/problem+json"
+    assert (served("200"), served("401")) == (before[0] + 1, before[1] + 1)

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from recoms import __version__, gc_tuning
 from recoms.api import problems, routes
 from recoms.api.deps import key_from_header
+from recoms.api.hot_path import HotPath
 from recoms.api.middleware import Edge, KeyRequired, RateBuckets
 from recoms.api.openapi import document as truthful_openapi
 from recoms.api.routes import console, demo_shop, docs, recoms
@@ -34,13 +35,14 @@ def _token_route(path: str) -> bool:
 
 
 class RecomsApp(FastAPI):
-    """FastAPI for the API's breadth; the ES-TOKEN route's GET and POST go to `hot_path` first (still
-    declared in the router, documented and matched there for other methods)."""
+    """FastAPI for the API's breadth; the recommendation routes go to `hot_path` first (api/hot_path.py)."""
 
-    hot_path: recoms.HotPath | None = None
+    hot_path: HotPath | None = None
 
     async def __call__(self, scope, receive, send) -> None:
-        if self.hot_path is not None and recoms.HotPath.matches(scope):
+        child = self.hot_path.match(scope) if self.hot_path is not None else None
+        if child is not None:
+            scope.update(child)
             scope["app"] = self
             return await self.hot_path(scope, receive, send)
         await super().__call__(scope, receive, send)
@@ -106,6 +108,6 @@ def create_app(
         origins=settings.cors_origin_list, browser_route=_browser_route, no_store=_token_route,
     )
     app.add_middleware(Edge, **edge)
-    app.hot_path = recoms.HotPath(lambda inner: Edge(inner, **edge))
+    app.hot_path = HotPath(recoms.HOT_ROUTES, lambda inner: Edge(inner, **edge))
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

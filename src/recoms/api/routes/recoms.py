@@ -2,25 +2,24 @@
 
 `/api/v1/recoms/{dataSourceId}` is the hot path: a plain Starlette route (no dependency injection, no
 response model: measured, FastAPI's route machinery costs as much as scoring) that hands the request to
-one service call and answers its bytes. The app answers it ahead of its own layers (`HotPath`), through
-the same edge middleware as every other route: the body limit, CORS, metrics and the security headers.
+one service call and answers its bytes. The app answers it, and v2, ahead of its own layers
+(api/hot_path.py), through the same edge middleware as every other route: the body limit, CORS, metrics
+and the security headers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from fastapi import APIRouter, Request
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from recoms.api.deps import MAX_ID, authenticate, scope
 from recoms.api.lean import LeanRoute
-from recoms.api.middleware import EDGE_ERRORS
 from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
 from recoms.errors import BadRequest, Invalid, RecomsError
@@ -102,46 +101,6 @@ token_route = Route("/api/v1/recoms/{dataSourceId:datasource}", TokenEndpoint(),
                     name="recoms_v1")
 
 
-class HotPath:
-    """The token route's GET and POST answered ahead of the app's stack (its error, exception and exit-stack
-    layers and its router cost a third of a reused answer), wrapped in the same edge middleware as the
-    rest by the app (`edge`). What the router would do for this route is done here: its path parameter and
-    `scope["route"]` (the metrics' label); an exception that escapes is answered as the app answers one
-    (500, or 503 when a dependency is down). Other methods go through the app (405 and its Allow header)."""
-
-    METHODS = ("GET", "POST")
-
-    def __init__(self, edge: Callable[[ASGIApp], ASGIApp]) -> None:
-        self.app = edge(self._answer)
-
-    @staticmethod
-    def matches(scope: Scope) -> bool:
-        return scope["type"] == "http" and scope["method"] in HotPath.METHODS and is_token_route(scope["path"])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = token_route
-        scope["path_params"] = {"dataSourceId": scope["path"][len(PREFIX):]}
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def watched_send(message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            await token_route.app(scope, receive, watched_send)
-        except EDGE_ERRORS:
-            raise  # the edge's own (a body too large or too slow): it answers them
-        except Exception as exc:
-            if started:
-                raise
-            await unexpected(exc, f"{scope['method']} {ROUTE}")(scope, receive, send)
-
-
 router = APIRouter(tags=["recommendations"])
 
 V2_IDS = ("externalCustomerId", "email", "phone", "contactId", "webId")
@@ -197,6 +156,8 @@ router.add_api_route(
     openapi_extra={"parameters": V2_PARAMETERS},
     responses={200: {"content": {JSON: {"example": [{"id": "P1", "name": "…", "price": 9.9}]}}}},
 )
+# The two answered ahead of the app's stack (api/hot_path.py).
+HOT_ROUTES = (token_route, router.routes[-1])
 
 
 OPENAPI_V1 = {
