@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from recoms.services.off_loop import TokenExchanges
 from recoms.store import db
 from recoms.store.tokens import SqlTokenStore
+from tests.conftest import REDIS
 
 
 class Recording:
@@ -131,7 +133,7 @@ class InPlace:
         self.batches: list[tuple[int, str]] = []
         self.busy = False
 
-    def __call__(self, tokens):
+    async def __call__(self, tokens):
         self.batches.append((len(tokens), threading.current_thread().name))
         return None if self.busy else self.store.try_exchange_many(tokens)
 
@@ -159,7 +161,10 @@ def test_in_place_a_batch_behind_another_writer_goes_to_the_thread(tmp_path):
     store = SqlTokenStore(engine, 3600)
     _create(store)
     tokens = [store.issue(1, contact) for contact in range(5)]
-    exchanges = TokenExchanges(store, in_place=store.try_exchange_many)
+    async def in_place(tokens):
+        return store.try_exchange_many(tokens)
+
+    exchanges = TokenExchanges(store, in_place=in_place)
     holder = engine.connect()
     holder.begin()  # another writer holds SQLite's write lock
 
@@ -177,7 +182,7 @@ def test_in_place_a_batch_behind_another_writer_goes_to_the_thread(tmp_path):
 
 
 def test_in_place_a_failing_store_fails_the_batch(tmp_path):
-    def down(tokens):
+    async def down(tokens):
         raise sa.exc.OperationalError("UPDATE", (), Exception("disk I/O error"))
 
     store = SqlTokenStore(db.make_engine(f"sqlite:///{tmp_path}/t.db"), 3600)
@@ -193,3 +198,30 @@ def _create(store: SqlTokenStore) -> None:
     from recoms.store.tables import token_chains
 
     token_chains.create(store.engine)
+
+
+@pytest.mark.skipif(not REDIS, reason="RECOMS_TEST_REDIS_URL not set")
+def test_redis_in_place_batches_are_awaited_on_the_loop():
+    from recoms.store.redis_tokens import RedisTokenStore
+
+    store = RedisTokenStore(REDIS, 3600, prefix=f"recoms-test-{uuid.uuid4().hex[:8]}:")
+    batches: list[int] = []
+
+    async def in_place(tokens):
+        batches.append(len(tokens))
+        return await store.exchange_many_async(tokens)
+
+    exchanges = TokenExchanges(store, in_place=in_place)
+    tokens = [store.issue(2, contact) for contact in range(30)]
+
+    async def main():
+        first = await asyncio.gather(*(exchanges.exchange(t) for t in tokens))
+        # Replays, and the next tokens, in one batch: each replay revokes its chain, as one by one.
+        again = await asyncio.gather(*(exchanges.exchange(t) for t in [tokens[0], first[1][1], first[0][1]]))
+        return first, again
+
+    first, again = asyncio.run(main())
+    exchanges.stop()
+    assert [grant.contact_id for grant, _ in first] == list(range(30))
+    assert batches == [30, 3]
+    assert again[0] is None and again[1] is not None and again[2] is None  # chain 0 was revoked by the replay

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -106,6 +107,15 @@ def test_a_redis_that_forgot_the_script_still_exchanges_once():
     assert [grant.contact_id for grant, _ in results] == [7, 8]
     assert store.exchange_many(batch) == [None, None]
 
+    async def on_a_loop():  # the same on the event loop's own connections
+        batch = [store.issue(5, 9), store.issue(5, 10)]
+        redis.Redis.from_url(REDIS).script_flush()
+        results = await store.exchange_many_async(batch)
+        return results, await store.exchange_many_async(batch)
+
+    results, replayed = asyncio.run(on_a_loop())
+    assert [grant.contact_id for grant, _ in results] == [9, 10] and replayed == [None, None]
+
 
 def test_exchange_many_is_each_exchange_in_order(make_store):
     store = make_store()
@@ -121,8 +131,9 @@ def test_exchange_many_is_each_exchange_in_order(make_store):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(picks=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["current", "spent", "junk"])), max_size=12))
-def test_a_batch_ends_as_its_exchanges_one_by_one(make_store, picks):
+@given(picks=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["current", "spent", "junk"])), max_size=12),
+       on_a_loop=st.booleans())
+def test_a_batch_ends_as_its_exchanges_one_by_one(make_store, picks, on_a_loop):
     """Any batch (several chains, replays of spent tokens, a token twice, junk) answers and leaves every
     chain as exchanging its tokens one at a time, in order, does: two stores, the same history."""
     batch_store, single_store = make_store(), make_store()
@@ -135,7 +146,11 @@ def test_a_batch_ends_as_its_exchanges_one_by_one(make_store, picks):
         return chains
 
     batch_chains, single_chains = history(batch_store), history(single_store)
-    batched = batch_store.exchange_many([batch_chains[n][kind] for n, kind in picks])
+    asked = [batch_chains[n][kind] for n, kind in picks]
+    if on_a_loop and hasattr(batch_store, "exchange_many_async"):  # Redis's, awaited on an event loop
+        batched = asyncio.run(batch_store.exchange_many_async(asked))
+    else:
+        batched = batch_store.exchange_many(asked)
     one_by_one = [single_store.exchange(single_chains[n][kind]) for n, kind in picks]
     assert [r and r[0].contact_id for r in batched] == [r and r[0].contact_id for r in one_by_one]
     # Afterwards: the same chains still work (the new tokens, or the current ones never used).

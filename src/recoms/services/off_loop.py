@@ -26,7 +26,7 @@ import os
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from recoms.store.tokens import Grant, TokenStore
@@ -130,17 +130,20 @@ class BatchThread:
 
 
 class TokenExchanges:
-    """`in_place` (SQLite): a batch is exchanged on the event loop itself, the tokens of all requests that
-    arrived in one turn of the loop: a local commit without fsync costs less than handing the batch to a
-    thread (a thread's CPU per token, and the GIL passed back and forth at each of its statements). It
-    returns None instead of waiting when another writer holds the lock; that batch goes to the thread,
-    which waits for it."""
+    """The tokens of all requests that arrive in one turn of the event loop are exchanged as one batch.
+
+    `in_place` exchanges a batch on the event loop itself: SQLite's local commit without fsync, or Redis's
+    pipeline awaited on the loop. Either costs less than handing the batch to a thread (the thread's CPU
+    per token, and the GIL passed back and forth at each of its calls). It answers None instead of waiting
+    when another writer holds SQLite's write lock: that batch goes to the thread, which waits for it.
+    Without `in_place` (PostgreSQL: a blocking driver), every batch goes to the thread."""
 
     def __init__(self, store: TokenStore, max_batch: int = MAX_BATCH,
-                 in_place: Callable[[list[str]], list[Exchanged] | None] | None = None) -> None:
+                 in_place: Callable[[list[str]], Awaitable[list[Exchanged] | None]] | None = None) -> None:
         self._thread = BatchThread("token-exchanges", store.exchange_many, max_batch)
         self._in_place = in_place
         self._gathering: dict[asyncio.AbstractEventLoop, list[tuple[str, asyncio.Future]]] = {}
+        self._running: set[asyncio.Task] = set()
 
     async def exchange(self, token: str) -> Exchanged:
         """The token's grant and the next token, or None when it is not valid; raises what the store
@@ -152,15 +155,18 @@ class TokenExchanges:
         gathering = self._gathering.get(loop)
         if gathering is None:
             gathering = self._gathering[loop] = []
-            loop.call_soon(self._exchange_gathered, loop)  # after the requests ready in this turn
+            loop.call_soon(self._start_batch, loop)  # after the requests ready in this turn
         gathering.append((token, future))
         return await future
 
-    def _exchange_gathered(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch = self._gathering.pop(loop)
-        tokens = [token for token, _ in batch]
+    def _start_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(self._exchange_in_place(self._gathering.pop(loop), loop))
+        self._running.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._running.discard)
+
+    async def _exchange_in_place(self, batch: list[tuple[str, asyncio.Future]], loop) -> None:
         try:
-            outcomes = self._in_place(tokens)
+            outcomes = await self._in_place([token for token, _ in batch])
         except Exception as exc:  # the store failed: every request of the batch gets the error
             outcomes = [exc] * len(batch)
         if outcomes is None:  # another writer holds the lock: the thread waits for it, not the loop

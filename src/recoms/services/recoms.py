@@ -5,7 +5,7 @@ Shared by the token endpoint (`/api/v1/recoms`) and the server-to-server one (`/
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from recoms.services.off_loop import OffLoop, TokenExchanges
 from recoms.services.serving import AccountModels, ServingEngine
 from recoms.store import activity, contacts
 from recoms.store.db import DriverConnections
+from recoms.store.redis_tokens import RedisTokenStore
 from recoms.store.tokens import SqlTokenStore, TokenStore
 
 MAX_CONTEXT = 200
@@ -126,6 +127,20 @@ class TokenAnswer:
     recommendation_id: str | None = None
 
 
+def _exchange_in_place(tokens: TokenStore) -> Callable[[list[str]], Awaitable[list | None]] | None:
+    """How a batch of token exchanges runs on the event loop, for the stores where that is cheaper than a
+    thread: SQLite (a local commit without fsync, None when another writer holds the lock) and Redis (a
+    pipeline awaited on the loop). PostgreSQL's driver blocks: its batches go to a thread."""
+    if isinstance(tokens, SqlTokenStore) and tokens.connections.sqlite:
+        async def local(batch: list[str]) -> list | None:
+            return tokens.try_exchange_many(batch)
+
+        return local
+    if isinstance(tokens, RedisTokenStore):
+        return tokens.exchange_many_async
+    return None
+
+
 class Recommendations:
     def __init__(
         self, engine: sa.Engine, datasources: DataSources, serving: ServingEngine, tokens: TokenStore,
@@ -139,9 +154,7 @@ class Recommendations:
         self.datasources = datasources
         self.serving = serving
         self.tokens = tokens
-        # Many per transaction: on the event loop with SQLite's token store (local, no fsync), else off it.
-        in_place = tokens.try_exchange_many if isinstance(tokens, SqlTokenStore) and tokens.connections.sqlite else None
-        self.exchanges = TokenExchanges(tokens, in_place=in_place)
+        self.exchanges = TokenExchanges(tokens, in_place=_exchange_in_place(tokens))
         self.off_loop = OffLoop(inline=self.reads.sqlite)  # SQLite's reads are local and short: in place
         self.directory = directory
 

@@ -7,12 +7,16 @@ secret's hash, expiry and revoked flag. The exchange is one Lua script: one roun
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 
 import redis
+import redis.asyncio
 
 from recoms.domain.accounts import hash_secret
 from recoms.store.tokens import GRACE_MS, Grant, format_token, new_chain, new_secret, parse_token
@@ -51,6 +55,11 @@ class RedisTokenStore:
         self._sha = hashlib.sha1(EXCHANGE.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
         self._idle: list = []
         self._lock = threading.Lock()
+        # The same settings for the event loops' own connections (exchange_many_async), kept per loop.
+        self._async_pool = redis.asyncio.ConnectionPool.from_url(
+            url, socket_timeout=2.0, socket_connect_timeout=2.0, health_check_interval=15)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnections] = (
+            weakref.WeakKeyDictionary())
 
     def _command(self, *args):
         with self._lock:
@@ -133,14 +142,9 @@ class RedisTokenStore:
 
     def exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
         """`exchange` of each token in order, pipelined: one round trip for them all."""
-        parsed = [parse_token(token) for token in tokens]
-        asked = [(i, p, new_secret()) for i, p in enumerate(parsed) if p is not None]
-        results: list[tuple[Grant, str] | None] = [None] * len(parsed)
+        results, asked, commands = self._commands(tokens)
         if not asked:
             return results
-        now = int(time.time() * 1000)
-        commands = [("EVALSHA", self._sha, 1, self._key(p.chain_hash), p.seq, p.secret_hash, now, hash_secret(secret),
-                     self.ttl_ms, GRACE_MS) for _, p, secret in asked]
         replies = self._pipeline(commands)
         if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
             # A restarted Redis forgot the script; those refused did not run: run them again, in order.
@@ -148,6 +152,32 @@ class RedisTokenStore:
             again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
             for i, reply in zip(again, self._pipeline([commands[i] for i in again]), strict=True):
                 replies[i] = reply
+        return self._results(results, asked, replies)
+
+    async def exchange_many_async(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
+        """`exchange_many` on the caller's event loop: the round trip awaited, no thread in between."""
+        results, asked, commands = self._commands(tokens)
+        if not asked:
+            return results
+        connections = self._async_connections()
+        replies = await connections.pipeline(commands)
+        if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+            await connections.pipeline([("SCRIPT", "LOAD", EXCHANGE)])
+            again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
+            for i, reply in zip(again, await connections.pipeline([commands[i] for i in again]), strict=True):
+                replies[i] = reply
+        return self._results(results, asked, replies)
+
+    def _commands(self, tokens: Sequence[str]) -> tuple[list, list, list[tuple]]:
+        parsed = [parse_token(token) for token in tokens]
+        asked = [(i, p, new_secret()) for i, p in enumerate(parsed) if p is not None]
+        now = int(time.time() * 1000)
+        commands = [("EVALSHA", self._sha, 1, self._key(p.chain_hash), p.seq, p.secret_hash, now, hash_secret(secret),
+                     self.ttl_ms, GRACE_MS) for _, p, secret in asked]
+        return [None] * len(parsed), asked, commands
+
+    @staticmethod
+    def _results(results: list, asked: list, replies: list) -> list[tuple[Grant, str] | None]:
         for (i, p, secret), reply in zip(asked, replies, strict=True):
             if isinstance(reply, Exception):
                 raise reply
@@ -156,8 +186,55 @@ class RedisTokenStore:
                               format_token(p.chain, p.seq + 1, secret))
         return results
 
+    def _async_connections(self) -> _LoopConnections:
+        loop = asyncio.get_running_loop()
+        found = self._loops.get(loop)
+        if found is None:
+            found = self._loops[loop] = _LoopConnections(self._async_pool)
+        return found
+
     def purge_expired(self) -> int:
         return 0  # Redis expires the keys itself
 
     def ping(self) -> None:
         self.client.ping()
+
+
+class _LoopConnections:
+    """One event loop's connections to Redis: a pipeline sent and its replies read on the loop (a
+    connection belongs to the loop it was opened on)."""
+
+    MAX_IDLE = 8
+
+    def __init__(self, pool: redis.asyncio.ConnectionPool) -> None:
+        self.pool = pool
+        self.idle: list = []
+
+    async def pipeline(self, commands: list[tuple]) -> list:
+        """Each command's reply (an error reply as its exception), sent in one write: one round trip."""
+        conn = self.idle.pop() if self.idle else self.pool.make_connection()
+        replies: list = []
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands))
+            for _ in commands:
+                try:
+                    replies.append(await conn.read_response())
+                except redis.exceptions.ResponseError as exc:  # an answer: the others follow it
+                    replies.append(exc)
+        except BaseException as exc:
+            await _disconnect(conn)
+            if isinstance(exc, redis.exceptions.ConnectionError):  # Redis went away: so did the idle ones
+                idle, self.idle = self.idle, []
+                for other in idle:
+                    await _disconnect(other)
+            raise
+        if len(self.idle) < self.MAX_IDLE:
+            self.idle.append(conn)
+        else:
+            await _disconnect(conn)
+        return replies
+
+
+async def _disconnect(conn) -> None:
+    with contextlib.suppress(Exception):  # a connection that is gone is what we wanted
+        await conn.disconnect()
