@@ -204,14 +204,21 @@ class _LoopConnections:
     """One event loop's connections to Redis: a pipeline sent and its replies read on the loop (a
     connection belongs to the loop it was opened on)."""
 
-    MAX_IDLE = 8
+    MAX_CONNECTIONS = 8
 
     def __init__(self, pool: redis.asyncio.ConnectionPool) -> None:
         self.pool = pool
         self.idle: list = []
+        # Batches beyond this wait for a connection: one opened per waiting batch, to be closed after,
+        # would cost more than the wait.
+        self.free = asyncio.Semaphore(self.MAX_CONNECTIONS)
 
     async def pipeline(self, commands: list[tuple]) -> list:
         """Each command's reply (an error reply as its exception), sent in one write: one round trip."""
+        async with self.free:
+            return await self._pipeline(commands)
+
+    async def _pipeline(self, commands: list[tuple]) -> list:
         conn = self.idle.pop() if self.idle else self.pool.make_connection()
         replies: list = []
         try:
@@ -228,10 +235,7 @@ class _LoopConnections:
                 for other in idle:
                     await _disconnect(other)
             raise
-        if len(self.idle) < self.MAX_IDLE:
-            self.idle.append(conn)
-        else:
-            await _disconnect(conn)
+        self.idle.append(conn)
         return replies
 
 

@@ -138,23 +138,20 @@ class SqlTokenStore:
         parsed = parse_token(token)
         return None if parsed is None else self._exchange(self._execute, parsed)
 
-    def exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
+    def exchange_many(self, tokens: Sequence[str], wait: bool = True) -> list[tuple[Grant, str] | None]:
         """`exchange` of each token in order, in one transaction: one commit for them all, and one
         statement for the first token of each chain. Chains are independent, so only the order within a
         chain matters: a chain's later tokens in the batch (a replay racing its original) go one by one
-        after it."""
+        after it. `wait=False`: WriteLockBusy at once when another writer holds SQLite's write lock."""
         parsed = [parse_token(token) for token in tokens]
         if not any(parsed):
             return [None] * len(parsed)
-        return self.connections.transaction(lambda execute: self._exchange_batch(execute, parsed))
+        return self.connections.transaction(lambda execute: self._exchange_batch(execute, parsed), wait)
 
     def try_exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None] | None:
         """`exchange_many`, or None at once when it would wait for another writer (SQLite's write lock)."""
-        parsed = [parse_token(token) for token in tokens]
-        if not any(parsed):
-            return [None] * len(parsed)
         try:
-            return self.connections.transaction(lambda execute: self._exchange_batch(execute, parsed), wait=False)
+            return self.exchange_many(tokens, wait=False)
         except WriteLockBusy:
             return None
 
