@@ -146,10 +146,9 @@ class RedisTokenStore:
         if not asked:
             return results
         replies = self._pipeline(commands)
-        if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
-            # A restarted Redis forgot the script; those refused did not run: run them again, in order.
+        again = _forgotten(replies)
+        if again:  # a restarted Redis forgot the script; those refused did not run: again, in order
             self._command("SCRIPT", "LOAD", EXCHANGE)
-            again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
             for i, reply in zip(again, self._pipeline([commands[i] for i in again]), strict=True):
                 replies[i] = reply
         return self._results(results, asked, replies)
@@ -161,9 +160,9 @@ class RedisTokenStore:
             return results
         connections = self._async_connections()
         replies = await connections.pipeline(commands)
-        if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+        again = _forgotten(replies)
+        if again:  # as in exchange_many
             await connections.pipeline([("SCRIPT", "LOAD", EXCHANGE)])
-            again = [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
             for i, reply in zip(again, await connections.pipeline([commands[i] for i in again]), strict=True):
                 replies[i] = reply
         return self._results(results, asked, replies)
@@ -198,6 +197,11 @@ class RedisTokenStore:
 
     def ping(self) -> None:
         self.client.ping()
+
+
+def _forgotten(replies: list) -> list[int]:
+    """The commands Redis refused because it does not know the script (it restarted): they did not run."""
+    return [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
 
 
 class _LoopConnections:
