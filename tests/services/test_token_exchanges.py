@@ -181,6 +181,36 @@ def test_in_place_a_batch_behind_another_writer_goes_to_the_thread(tmp_path):
     assert [grant.contact_id for grant, _ in results] == list(range(5))
 
 
+def test_in_place_a_batch_behind_a_short_write_waits_on_the_loop(tmp_path):
+    """A writer holding the lock for milliseconds (the recommendation log's commit): the batch tries again
+    on the loop and is answered there, never handed to the thread."""
+    engine = db.make_engine(f"sqlite:///{tmp_path}/t.db")
+    store = SqlTokenStore(engine, 3600)
+    _create(store)
+    tokens = [store.issue(1, contact) for contact in range(5)]
+    attempts: list[tuple[str, bool]] = []
+
+    async def in_place(batch):
+        outcome = store.try_exchange_many(batch)
+        attempts.append((threading.current_thread().name, outcome is not None))
+        return outcome
+
+    exchanges = TokenExchanges(store, in_place=in_place)
+    holder = engine.connect()
+    holder.begin()
+
+    async def main():
+        asyncio.get_running_loop().call_later(0.01, holder.rollback)
+        return await asyncio.gather(*(exchanges.exchange(t) for t in tokens))
+
+    results = asyncio.run(main())
+    holder.close()
+    exchanges.stop()
+    assert [grant.contact_id for grant, _ in results] == list(range(5))
+    assert len(attempts) > 1 and {name for name, _ in attempts} == {"MainThread"}
+    assert [answered for _, answered in attempts] == [False] * (len(attempts) - 1) + [True]
+
+
 def test_in_place_a_failing_store_fails_the_batch(tmp_path):
     async def down(tokens):
         raise sa.exc.OperationalError("UPDATE", (), Exception("disk I/O error"))

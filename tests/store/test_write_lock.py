@@ -74,3 +74,24 @@ def test_a_writer_that_will_not_wait_is_told_at_once(engine):
     assert writes.transaction(lambda execute: execute("INSERT INTO t VALUES (4)", ()), wait=False) == []
     assert writes.execute("SELECT x FROM t", ()) == [(4,)]  # nothing of the refused one
     writes.close()
+
+
+def test_a_writer_told_to_wait_keeps_its_connection(engine):
+    """Nothing began: the refused writer's connection goes back to the idle ones (closing it cost a
+    reconnect per refusal, each taking a connection from the engine's pool)."""
+    writes = db.DriverConnections(engine)
+    writes.execute("SELECT 1", ())
+    [(connection, _)] = writes._idle
+    holder = engine.connect()
+    holder.begin()
+    try:
+        for _ in range(3):
+            with pytest.raises(db.WriteLockBusy):
+                writes.transaction(lambda execute: execute("INSERT INTO t VALUES (3)", ()), wait=False)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert [conn for conn, _ in writes._idle] == [connection]
+    assert writes.transaction(lambda execute: execute("INSERT INTO t VALUES (4)", ()), wait=False) == []
+    assert [conn for conn, _ in writes._idle] == [connection]
+    writes.close()

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Exchanged = tuple[Grant, str] | None
 MAX_BATCH = 256  # a bound on one batch's length: the first in the batch waits for the last
+# How long a batch behind another SQLite writer retries on the event loop before the thread waits instead.
+IN_PLACE_WAIT_SECONDS = 0.05
 
 
 class BatchThread:
@@ -135,7 +137,8 @@ class TokenExchanges:
     `in_place` exchanges a batch on the event loop itself: SQLite's local commit without fsync, or Redis's
     pipeline awaited on the loop. Either costs less than handing the batch to a thread (the thread's CPU
     per token, and the GIL passed back and forth at each of its calls). It answers None instead of waiting
-    when another writer holds SQLite's write lock: that batch goes to the thread, which waits for it.
+    when another writer holds SQLite's write lock: the batch tries again on the loop for up to
+    IN_PLACE_WAIT_SECONDS, then goes to the thread, which waits for the lock.
     Without `in_place` (PostgreSQL: a blocking driver), every batch goes to the thread."""
 
     def __init__(self, store: TokenStore, max_batch: int = MAX_BATCH,
@@ -165,11 +168,22 @@ class TokenExchanges:
         task.add_done_callback(self._running.discard)
 
     async def _exchange_in_place(self, batch: list[tuple[str, asyncio.Future]], loop) -> None:
-        try:
-            outcomes = await self._in_place([token for token, _ in batch])
-        except Exception as exc:  # the store failed: every request of the batch gets the error
-            outcomes = [exc] * len(batch)
-        if outcomes is None:  # another writer holds the lock: the thread waits for it, not the loop
+        tokens = [token for token, _ in batch]
+        deadline = loop.time() + IN_PLACE_WAIT_SECONDS
+        pause = 0.0001
+        while True:
+            try:
+                outcomes = await self._in_place(tokens)
+            except Exception as exc:  # the store failed: every request of the batch gets the error
+                outcomes = [exc] * len(batch)
+            if outcomes is not None or loop.time() >= deadline:
+                break
+            # Another writer holds the lock (the recommendation log's or tracking's commit: milliseconds):
+            # try again shortly, the loop serving meanwhile. The thread would wait as long, then pay for
+            # the GIL at each of its statements (up to a switch interval each, against a busy loop).
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.002)
+        if outcomes is None:  # a long write holds the lock: the thread waits for it, not the loop
             for token, future in batch:
                 self._thread.enqueue(token, future, loop)
             return

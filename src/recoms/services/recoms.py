@@ -5,9 +5,10 @@ Shared by the token endpoint (`/api/v1/recoms`) and the server-to-server one (`/
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 import sqlalchemy as sa
@@ -61,7 +62,31 @@ def _split(values: Iterable[str]) -> list[str]:
     return [v for v in out if v]
 
 
-def parse_query(params: Mapping[str, Any]) -> RecomsRequest:
+class QueryLists:
+    """A query string's values by name, as Starlette's QueryParams parses it (`parse_qsl`, blank values
+    kept), for `parse_query`: the ES-TOKEN route's query without QueryParams' two multidicts."""
+
+    __slots__ = ("_lists",)
+
+    def __init__(self, raw: bytes) -> None:
+        text = raw.decode("latin-1")
+        if "%" in text or "+" in text:
+            pairs = parse_qsl(text, keep_blank_values=True)
+        else:  # nothing to unquote: what parse_qsl would do, without its per-field work
+            pairs = [(name, value) for name, _, value in (field.partition("=") for field in text.split("&") if field)]
+        lists: dict[str, list[str]] = {}
+        for name, value in pairs:
+            lists.setdefault(name, []).append(value)
+        self._lists = lists
+
+    def getlist(self, name: str) -> list[str]:
+        return self._lists.get(name, [])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lists)
+
+
+def parse_query(params: Mapping[str, Any] | QueryLists) -> RecomsRequest:
     """GET form: `products=a&products=b` or `products=a,b`; `category`/`categories`; `filter.<mode>.<field>=v`."""
     getlist = params.getlist  # starlette QueryParams
     products = _split(getlist("products"))
@@ -151,6 +176,8 @@ class Recommendations:
         self.reads = reads or DriverConnections(engine)  # the hot path's one-statement reads
         self.answers = answers or AnswerCache(0)
         self.log = log
+        if self.reads.sqlite:  # the loop writes its lists itself (see services.attribution)
+            log.write_on_loop(self.reads)
         self.datasources = datasources
         self.serving = serving
         self.tokens = tokens
@@ -164,7 +191,7 @@ class Recommendations:
         self.off_loop.stop()
 
     async def by_token(
-        self, token: str | None, ds_raw: str, query: Mapping[str, Any], body: bytes | None,
+        self, token: str | None, ds_raw: str, query: Mapping[str, Any] | QueryLists, body: bytes | None,
     ) -> TokenAnswer:
         """The whole ES-TOKEN request (SPEC §2): exchange the token, find the account and the data source,
         parse the context, score, apply rules and fallback, join the products' JSON.

@@ -157,6 +157,9 @@ class DriverConnections:
             if isinstance(exc, self._gone):  # the idle ones broke with it: each would fail a request
                 self.close()
             raise sa.exc.DBAPIError.instance(sql, params, exc, self._error, hide_parameters=True) from exc
+        except WriteLockBusy:  # nothing began: the connection is as good as before (closing it cost a reconnect)
+            self._give_back(conn)
+            raise
         except BaseException:
             _close(conn)
             self._give_back(None)

@@ -13,7 +13,6 @@ import logging
 
 from fastapi import APIRouter, Request
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import QueryParams
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -24,7 +23,7 @@ from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
 from recoms.errors import BadRequest, Invalid, RecomsError
 from recoms.services.attribution import RECOMMENDATION_ID_HEADER
-from recoms.services.recoms import datasource_id, parse_query
+from recoms.services.recoms import QueryLists, datasource_id, parse_query
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
@@ -56,7 +55,7 @@ class TokenEndpoint:
         body = await Request(scope, receive).body() if scope["method"] == "POST" else None
         try:
             answer = await platform.recommendations.by_token(
-                token, scope["path_params"]["dataSourceId"], QueryParams(scope["query_string"]), body)
+                token, scope["path_params"]["dataSourceId"], QueryLists(scope["query_string"]), body)
         except Exception as exc:  # the token store does not answer: 503, and the token was not spent
             return await unexpected(exc, "token exchange")(scope, receive, send)
         error = answer.error
