@@ -21,7 +21,7 @@ QUERIES = st.lists(PIECES, max_size=12).map(lambda parts: "".join(parts).encode(
 def test_query_lists_match_starlette(raw):
     ours, theirs = QueryLists(raw), QueryParams(raw)
     assert list(ours) == list(dict.fromkeys(theirs.keys()))
-    for name in theirs.keys():
+    for name in theirs:
         assert ours.getlist(name) == theirs.getlist(name)
     assert ours.getlist("absent") == []
     assert _parsed(lambda: parse_query(ours)) == _parsed(lambda: parse_query(theirs))
