@@ -20,7 +20,7 @@ def test_a_text_array_literal_is_read_back_as_the_values(values):
     import psycopg
 
     with psycopg.connect(POSTGRES) as conn:
-        assert conn.execute("SELECT %s::text[]", [bulk._text_array(values)]).fetchone()[0] == values
+        assert conn.execute("SELECT %s::text[]", [bulk.text_array(values)]).fetchone()[0] == values
 
 
 @pytest.mark.parametrize("count", [1, 7, bulk.COPY_FROM + 3])  # one INSERT of arrays; COPY

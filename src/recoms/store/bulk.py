@@ -21,7 +21,7 @@ COPY_FROM = 200  # rows: fewer go in one multi-row INSERT on PostgreSQL (its par
 
 
 @functools.cache
-def _unnest_insert(table: str, columns: tuple[str, ...]) -> str:
+def unnest_insert(table: str, columns: tuple[str, ...]) -> str:
     """INSERT ... SELECT FROM unnest(text arrays), each column cast from text to its type (a string column
     is assigned as text, so a value too long for it fails as it would in a VALUES list)."""
     cols = tables.metadata.tables[table].c
@@ -49,9 +49,9 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
         # One statement, one round trip (a COPY takes two): the few rows of a group commit of single events.
         # Its text is the same for any number of rows (one text array per column), so the driver parses it
         # once: a VALUES list per row count cost the writer a third of its time in psycopg's query parser.
-        sql = _unnest_insert(table, tuple(columns))
+        sql = unnest_insert(table, tuple(columns))
         with _as_sqlalchemy(sql, raw):
-            raw.execute(sql, [_text_array(column) for column in zip(*rows, strict=True)])
+            raw.execute(sql, [text_array(column) for column in zip(*rows, strict=True)])
     else:
         sql = f"COPY {table} ({names}) FROM STDIN"
         with _as_sqlalchemy(sql, raw), raw.cursor() as cur, cur.copy(sql) as copy:
@@ -59,7 +59,7 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
                 copy.write_row(row)
 
 
-def _text_array(values: Sequence) -> str:
+def text_array(values: Sequence) -> str:
     """A PostgreSQL text array literal: the driver's own list adapter quotes element by element with a
     regular expression, several times slower than these C string methods."""
     return "{" + ",".join(["NULL" if v is None else '"' + (v if type(v) is str else str(v)).replace(
