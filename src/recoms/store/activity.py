@@ -142,11 +142,17 @@ HISTORY_SQL = (
 )
 
 
+_NO_KINDS, _NO_TIMES = np.empty(0, np.int8), np.empty(0, np.int64)
+_NO_KINDS.flags.writeable = _NO_TIMES.flags.writeable = False  # shared by every empty history
+
+
 def contact_history(
     connections: DriverConnections, account_id: int, contact_id: int, limit: int = 200
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     sql = HISTORY_SQL if connections.mark == "?" else HISTORY_SQL.replace("?", "%s")
     rows = connections.execute(sql, (account_id, account_id, contact_id, limit))
+    if not rows:  # a new visitor: much of a shop's traffic
+        return [], _NO_KINDS, _NO_TIMES
     return (
         [r[0] for r in rows],
         np.fromiter((r[1] for r in rows), np.int8, len(rows)),
