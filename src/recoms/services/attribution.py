@@ -20,6 +20,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -71,7 +72,7 @@ class RecommendationLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop_writes: DriverConnections | None = None
-        self._loops_due: set[asyncio.AbstractEventLoop] = set()
+        self._loops_due: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # a flush is scheduled
 
     def write_on_loop(self, connections: DriverConnections) -> None:
         """SQLite: lists recorded on an event loop are written by that loop, through `connections`."""
@@ -117,7 +118,8 @@ class RecommendationLog:
                 self._loop_writes.transaction(
                     lambda execute: recommendation_log.insert_many_sqlite(execute, rows), wait=False)
                 LOGGED.inc(len(rows))
-            delay = LOOP_FLUSH_SECONDS
+            # A backlog (a burst) goes on at the loop's next turn, one batch a turn.
+            delay = 0 if len(self._pending) >= self.batch_size else LOOP_FLUSH_SECONDS
         except WriteLockBusy:
             self._pending.extendleft(reversed(batch))
             delay = LOOP_RETRY_SECONDS
@@ -127,8 +129,7 @@ class RecommendationLog:
             self._loops_due.discard(loop)
             return
         if self._pending and not loop.is_closed():
-            loop.call_later(delay if delay == LOOP_RETRY_SECONDS or len(self._pending) < self.batch_size else 0,
-                            self._flush_on_loop, loop)
+            loop.call_later(delay, self._flush_on_loop, loop)
         else:
             self._loops_due.discard(loop)
 
