@@ -23,7 +23,8 @@ def test_query_lists_match_starlette(raw):
     assert list(ours) == list(dict.fromkeys(theirs.keys()))
     for name in theirs:
         assert ours.getlist(name) == theirs.getlist(name)
-    assert ours.getlist("absent") == []
+        assert ours.get(name) == theirs.get(name)
+    assert ours.getlist("absent") == [] and ours.get("absent") is None and ours.get("absent", "x") == "x"
     assert _parsed(lambda: parse_query(ours)) == _parsed(lambda: parse_query(theirs))
 
 

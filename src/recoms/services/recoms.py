@@ -64,7 +64,7 @@ def _split(values: Iterable[str]) -> list[str]:
 
 class QueryLists:
     """A query string's values by name, as Starlette's QueryParams parses it (`parse_qsl`, blank values
-    kept), for `parse_query`: the ES-TOKEN route's query without QueryParams' two multidicts."""
+    kept), for `parse_query`: the recommendation routes' query without QueryParams' two multidicts."""
 
     __slots__ = ("_lists",)
 
@@ -81,6 +81,11 @@ class QueryLists:
 
     def getlist(self, name: str) -> list[str]:
         return self._lists.get(name, [])
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The last value given for `name` (as QueryParams.get)."""
+        values = self._lists.get(name)
+        return values[-1] if values else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._lists)

@@ -136,7 +136,7 @@ async def recoms_v2(request: Request) -> Response:
     """The contact's recommendations for a shop's server: named by an identifier or recoms' contact id."""
     platform = request.app.state.platform
     caller = authenticate(request, V2_SCOPE)
-    params = request.query_params
+    params = QueryLists(request.scope["query_string"])
     ds_id = datasource_id(request.path_params["dataSourceId"])
     contact_id = _contact_id(params.get("contactId"))
     req = parse_query(params)
