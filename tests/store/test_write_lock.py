@@ -95,3 +95,32 @@ def test_a_writer_told_to_wait_keeps_its_connection(engine):
     assert writes.transaction(lambda execute: execute("INSERT INTO t VALUES (4)", ()), wait=False) == []
     assert [conn for conn, _ in writes._idle] == [connection]
     writes.close()
+
+
+class _BeginAnsweredUnrun:
+    """A cursor whose first BEGIN returns without starting a transaction, as Python's sqlite3 did under
+    concurrent requests on a connection whose BEGIN had been refused before."""
+
+    def __init__(self, cursor) -> None:
+        self.cursor, self.connection, self.skipped = cursor, cursor.connection, False
+
+    def execute(self, sql: str, *params):
+        if sql == "BEGIN IMMEDIATE" and not self.skipped:
+            self.skipped = True
+            return self
+        return self.cursor.execute(sql, *params)
+
+
+def test_a_begin_that_started_no_transaction_is_tried_again(engine):
+    raw = engine.raw_connection()
+    try:
+        cursor = _BeginAnsweredUnrun(raw.driver_connection.cursor())
+        with pytest.raises(db.WriteLockBusy):  # the caller that will not wait comes back later
+            db._take_write_lock(cursor, wait=False)
+        assert not raw.driver_connection.in_transaction
+        cursor = _BeginAnsweredUnrun(raw.driver_connection.cursor())
+        db._take_write_lock(cursor, wait=True)
+        assert raw.driver_connection.in_transaction  # the retry began one
+        raw.driver_connection.execute("ROLLBACK")
+    finally:
+        raw.close()

@@ -201,12 +201,18 @@ def _take_write_lock(cur, wait: bool = True) -> None:
         while True:
             try:
                 cur.execute("BEGIN IMMEDIATE")
-                return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
-                if not wait:
-                    raise WriteLockBusy from None
+            else:
+                if cur.connection.in_transaction:
+                    return
+                # No transaction began: seen under concurrent requests on a connection whose BEGIN had
+                # been refused before (Python 3.11's sqlite3; its COMMIT then failed). As busy: try again.
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError("database is locked")
+            if not wait:
+                raise WriteLockBusy from None
             time.sleep(pause)
             pause = min(pause * 2, 0.002)
     finally:
