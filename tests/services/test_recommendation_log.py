@@ -61,30 +61,27 @@ def test_a_failed_write_keeps_the_lists_for_the_next_round(platform, shop):
     log.close()
 
 
-def test_on_sqlite_the_event_loop_writes_its_lists_and_waits_for_another_writer(platform, shop):
+def test_on_sqlite_the_event_loop_writes_its_lists_and_waits_for_another_writer(tmp_path):
     """`write_on_loop`: the loop that recorded the lists writes them (the thread's round is an hour away),
     in small batches; while another writer holds the lock they wait in the queue, and none is lost."""
     import asyncio
 
-    import pytest
-
-    if platform.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's write lock")
-
     from recoms.services import attribution as service
-    from recoms.store.db import DriverConnections
+    from recoms.store import db
 
-    connections = DriverConnections(platform.engine)
-    log = RecommendationLog(platform.engine, flush_seconds=3600, batch_size=7)
+    engine = db.make_engine(f"sqlite:///{tmp_path}/log.db")
+    db.migrate(engine)
+    connections = db.DriverConnections(engine)
+    log = RecommendationLog(engine, flush_seconds=3600, batch_size=7)
     log.write_on_loop(connections)
-    holder = platform.engine.connect()
+    holder = engine.connect()
 
     async def main() -> list[str]:
-        first = [log.record(shop.account_id, 5, 0, None, ["P1"]) for _ in range(3)]
+        first = [log.record(1, 5, 0, None, ["P1"]) for _ in range(3)]
         await asyncio.sleep(service.LOOP_FLUSH_SECONDS * 4)
-        assert len(rows(platform.engine, shop.account_id)) == 3
+        assert len(rows(engine, 1)) == 3
         holder.begin()  # another writer holds the lock
-        held = [log.record(shop.account_id, 5, 1, 9, ["P2", "P3"]) for _ in range(20)]
+        held = [log.record(1, 5, 1, 9, ["P2", "P3"]) for _ in range(20)]
         await asyncio.sleep(service.LOOP_FLUSH_SECONDS * 4)
         assert log.pending == 20  # waiting, not dropped
         holder.rollback()
@@ -96,8 +93,9 @@ def test_on_sqlite_the_event_loop_writes_its_lists_and_waits_for_another_writer(
 
     ids = asyncio.run(main())
     holder.close()
-    found = rows(platform.engine, shop.account_id)
+    found = rows(engine, 1)
     assert [r.id for r in found] == sorted(attribution.parse_id(i).number for i in ids)
     assert found[-1].items == ["P2", "P3"] and found[-1].contact_id == 9 and found[-1].variant_id == 1
     log.close()
     connections.close()
+    engine.dispose()
