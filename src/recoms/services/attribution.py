@@ -109,9 +109,7 @@ class RecommendationLog:
 
     def _flush_on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """One batch from the queue in one statement, unless another writer holds the lock (then soon)."""
-        batch = []
-        while self._pending and len(batch) < self.batch_size:
-            batch.append(self._pending.popleft())
+        batch = self._take_batch()
         try:
             if batch:
                 rows = _rows(batch)
@@ -133,6 +131,12 @@ class RecommendationLog:
         else:
             self._loops_due.discard(loop)
 
+    def _take_batch(self) -> list[tuple]:
+        batch = []
+        while self._pending and len(batch) < self.batch_size:
+            batch.append(self._pending.popleft())
+        return batch
+
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None and not self._stop.is_set():
@@ -153,9 +157,7 @@ class RecommendationLog:
         written = 0
         with self._flush_lock:
             while self._pending:
-                batch = []
-                while self._pending and len(batch) < self.batch_size:
-                    batch.append(self._pending.popleft())
+                batch = self._take_batch()
                 rows = _rows(batch)
                 try:
                     with self.engine.begin() as conn:

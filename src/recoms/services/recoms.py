@@ -93,7 +93,7 @@ class QueryLists:
 
 def parse_query(params: Mapping[str, Any] | QueryLists) -> RecomsRequest:
     """GET form: `products=a&products=b` or `products=a,b`; `category`/`categories`; `filter.<mode>.<field>=v`."""
-    getlist = params.getlist  # starlette QueryParams
+    getlist = params.getlist  # QueryLists, or Starlette's QueryParams
     products = _split(getlist("products"))
     categories = _split([*getlist("category"), *getlist("categories")])
     raw_filters = []
