@@ -3,14 +3,15 @@
 `BatchThread` is the mechanism (one thread that takes whatever is queued, answers each caller on its own
 event loop); services.ingest_queue commits tracking through one as well.
 
-Every ES-TOKEN request spends its token: a write to the token store. Done on the event loop, that write
-stalls every other request for its length (a round trip to PostgreSQL or Redis, a commit in SQLite).
-`TokenExchanges`: a request queues its token and awaits the answer; one thread per process takes
-whatever is queued and hands it to the store's `exchange_many`: one SQL transaction (one commit) or one
-Redis pipeline (one round trip) for the lot. Under load batches grow by themselves; a lone request is a
-batch of one. The store's semantics hold: exchanges apply in arrival order, so a token replayed within
-one batch still revokes its chain. A store that does not answer fails the whole batch: every request
-in it gets the error (a 503), and nothing was spent in SQL (the transaction rolled back).
+Every ES-TOKEN request spends its token: a write to the token store. `TokenExchanges`: a request
+queues its token and awaits the answer; the tokens queued in one turn of the event loop go to the
+store's `exchange_many` together: one SQL transaction (one commit) or one Redis pipeline (one round
+trip) for the lot. SQLite's local commit runs on the loop, Redis's pipeline is awaited on it, and
+PostgreSQL's blocking round trip goes to a thread, where it would otherwise stall every other request.
+Under load batches grow by themselves; a lone request is a batch of one. The store's semantics hold:
+exchanges apply in arrival order, so a token replayed within one batch still revokes its chain. A
+store that does not answer fails the whole batch: every request in it gets the error (a 503), and
+nothing was spent in SQL (the transaction rolled back).
 
 `OffLoop`: the other statements of the hot path (a contact's history, v2's contact lookup) are round
 trips on PostgreSQL: they run on a thread of their own. On SQLite they are short and local, cheaper than
@@ -178,7 +179,7 @@ class TokenExchanges:
                 outcomes = [exc] * len(batch)
             if outcomes is not None or loop.time() >= deadline:
                 break
-            # Another writer holds the lock (the recommendation log's or tracking's commit: milliseconds):
+            # Another writer holds the lock (tracking's commit, another worker's batch: milliseconds):
             # try again shortly, the loop serving meanwhile. The thread would wait as long, then pay for
             # the GIL at each of its statements (up to a switch interval each, against a busy loop).
             await asyncio.sleep(pause)
