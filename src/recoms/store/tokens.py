@@ -167,8 +167,8 @@ class SqlTokenStore:
         fresh = {i: new_secret() for i in firsts.values()}
         rows = [(parsed[i].chain_hash, parsed[i].seq, parsed[i].secret_hash, hash_secret(fresh[i]), now + self.ttl_ms)
                 for i in firsts.values()]
-        granted = {r[0]: (int(r[1]), int(r[2]))
-                   for r in execute(self._advance_many, (*([r[k] for r in rows] for k in range(5)), now))}
+        arrays = [list(column) for column in zip(*rows, strict=True)]  # one array per column
+        granted = {r[0]: (int(r[1]), int(r[2])) for r in execute(self._advance_many, (*arrays, now))}
         for chain_hash, i in firsts.items():
             p = parsed[i]
             if chain_hash in granted:
