@@ -9,6 +9,10 @@ Two numbers per data source, medians of `--runs` runs:
     .venv/bin/python bench/profile_request.py                      # every data source
     .venv/bin/python bench/profile_request.py personal upsell -n 2000 --runs 5
     .venv/bin/python bench/profile_request.py similar --profile pick   # cProfile of pick (or app)
+    .venv/bin/python bench/profile_request.py v2 --profile app         # the server-to-server call
+
+`v2` is the server-to-server call of bench/serve.py: also bought for the sample contact named by email,
+with the API key (its app number only).
 
 Times are CPU time of the process (`time.process_time`): other jobs on a shared machine slow the
 wall clock far more than they change the CPU a request costs.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import cProfile
 import os
 import pstats
@@ -57,19 +62,27 @@ def query_of(name: str, products: dict[str, str]) -> str:
 
 
 class AppLoop:
-    """Requests through the ASGI app, each with the token the previous answer gave."""
+    """Requests through the ASGI app, each with the token the previous answer gave (v2: the API key)."""
 
     def __init__(self, env: dict, name: str) -> None:
         self.app = env["app"]
         info = env["info"]
-        self.path = f"/api/v1/recoms/{info['datasources'][name]}"
-        self.qs = query_of(name, info["samples"]["products"]).encode()
-        self.token = env["platform"].ctx.tokens.issue(info["account_id"], env["contact_id"])
+        self.token = self.auth = None
+        if name == "v2":
+            email = info["samples"]["contact"]["email"]
+            self.path = f"/api/v2/contacts/recoms/{info['datasources']['also_bought']}"
+            self.qs = f"email={email}&{query_of('also_bought', info['samples']['products'])}".encode()
+            self.auth = b"Basic " + base64.b64encode(f"key:{info['api_key']}".encode())
+        else:
+            self.path = f"/api/v1/recoms/{info['datasources'][name]}"
+            self.qs = query_of(name, info["samples"]["products"]).encode()
+            self.token = env["platform"].ctx.tokens.issue(info["account_id"], env["contact_id"])
 
     async def one(self) -> None:
         scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
                  "scheme": "http", "path": self.path, "raw_path": self.path.encode(), "query_string": self.qs,
-                 "root_path": "", "headers": [(b"host", b"x"), (b"es-token", self.token.encode())],
+                 "root_path": "", "headers": [(b"host", b"x"), (b"authorization", self.auth) if self.auth
+                                               else (b"es-token", self.token.encode())],
                  "client": ("127.0.0.1", 5555), "server": ("127.0.0.1", 80), "app": self.app}
         sent = []
 
@@ -82,7 +95,7 @@ class AppLoop:
         await self.app(scope, receive, send)
         assert sent[0]["status"] == 200, sent
         for key, value in sent[0]["headers"]:
-            if key.lower() == b"es-token":
+            if key.lower() == b"es-token" and self.token:
                 self.token = value.decode()
 
     def run(self, n: int) -> float:
@@ -139,12 +152,15 @@ def main() -> None:
     env = setup(args.dir)
     print(f"{'data source':<22}{'app µs':>10}{'pick µs':>10}   (CPU µs per request, median of {args.runs} x {args.n})")
     for name in args.names:
-        loops = {"app": AppLoop(env, name), "pick": PickLoop(env, name)}
+        loops = {"app": AppLoop(env, name)}
+        if name != "v2":
+            loops["pick"] = PickLoop(env, name)
         result = {}
         for kind, loop in loops.items():
             loop.run(max(50, args.n // 10))  # warm: caches, views, lists
             result[kind] = statistics.median(loop.run(args.n) / args.n * 1e6 for _ in range(args.runs))
-        print(f"{name:<22}{result['app']:>10.0f}{result['pick']:>10.0f}", flush=True)
+        pick = f"{result['pick']:>10.0f}" if "pick" in result else f"{'-':>10}"
+        print(f"{name:<22}{result['app']:>10.0f}{pick}", flush=True)
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()

@@ -23,6 +23,7 @@ from recoms.services.accounts import AccountDirectory, require_recommendations
 from recoms.services.answer_cache import AnswerCache, depends_on_contact_fields
 from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
+from recoms.services.known_contacts import KnownContacts
 from recoms.services.off_loop import OffLoop, TokenExchanges
 from recoms.services.serving import AccountModels, ServingEngine
 from recoms.store import activity, contacts
@@ -189,6 +190,7 @@ class Recommendations:
         self.exchanges = TokenExchanges(tokens, in_place=_exchange_in_place(tokens))
         self.off_loop = OffLoop(inline=self.reads.sqlite)  # SQLite's reads are local and short: in place
         self.directory = directory
+        self.known_contacts = KnownContacts()
 
     def stop(self) -> None:
         """Answer what is queued off the loop, then end those threads (the server's shutdown)."""
@@ -225,9 +227,13 @@ class Recommendations:
         self, account: Account, ds_id: int, contact_id: int | None, ids: dict[str, str], req: RecomsRequest,
     ) -> tuple[bytes, str]:
         """A shop's server asking for a contact (v2): named by recoms' id, or else by the strongest verified
-        identifier (one indexed statement; an unknown contact gets the anonymous answer)."""
+        identifier (one indexed statement, its answer kept a few seconds: services.known_contacts; an unknown
+        contact gets the anonymous answer)."""
         if contact_id is None and ids:
-            contact_id = await self.off_loop.run(contacts.lookup_on, self.reads, account.id, ids)
+            contact_id = self.known_contacts.get(account.id, ids)
+            if contact_id is None:
+                contact_id = await self.off_loop.run(contacts.lookup_on, self.reads, account.id, ids)
+                self.known_contacts.put(account.id, ids, contact_id)
         return await self.serve(account, ds_id, contact_id, req)
 
     async def serve(
