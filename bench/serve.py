@@ -9,7 +9,8 @@ Loads the demo shop (SQLite, or PostgreSQL + Redis at the test URLs of .ci/run),
 (granian) and `bench/raw_app.py` under granian with as many workers, and drives both with wrk (Debian's
 `wrk`, on the same cores: the machine's whole capacity is shared, as in production on one box). Token
 requests chain each response's ES-TOKEN into the next request. Prints, and with --write stores in
-docs/performance.md, medians over the rounds: req/s, share of the ceiling, p50 and p99.
+docs/performance.md, medians over the rounds: req/s, share of the ceiling, p50 and p99, and the CPU the
+server's processes spent per request (user + system, from /proc: steadier than req/s on a shared machine).
 """
 
 from __future__ import annotations
@@ -104,6 +105,24 @@ def wrk(base: str, script: Path, seconds: int, connections: int, threads: int) -
     result = json.loads(out.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
     return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children, threads included (Linux /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pids += [int(child) for child in children]
+    return total / ticks
 
 
 def wait_up(base: str) -> None:
@@ -229,7 +248,10 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
                 rounds["ceiling"].append(wrk(f"http://127.0.0.1:{raw_port}", script, args.seconds,
                                              args.connections, args.threads))
                 rounds["ceiling"][-1]["load"] = load
-                rounds["recoms"].append(wrk(base, script, args.seconds, args.connections, args.threads))
+                cpu = cpu_seconds(server.pid)
+                served = wrk(base, script, args.seconds, args.connections, args.threads)
+                served["cpu_us"] = (cpu_seconds(server.pid) - cpu) / max(served["requests"], 1) * 1e6
+                rounds["recoms"].append(served)
             raw.terminate()
             raw.wait(10)
             raw = None
@@ -240,7 +262,7 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
             row = {"backend": backend, "workers": workers, "endpoint": endpoint.name, "bytes": len(first.content),
                    "ceiling_rps": med("ceiling", "rps"), "rps": med("recoms", "rps"),
                    "p50_ms": med("recoms", "p50_ms"), "p99_ms": med("recoms", "p99_ms"),
-                   "ceiling_p99_ms": med("ceiling", "p99_ms"),
+                   "ceiling_p99_ms": med("ceiling", "p99_ms"), "cpu_us": med("recoms", "cpu_us"),
                    "errors": sum(r["errors"] + r["non2xx"] for r in rounds["recoms"]),
                    "events_per_s": med("recoms", "rps") * endpoint.events_per_request}
             row["share"] = row["rps"] / row["ceiling_rps"]
@@ -258,13 +280,14 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
 
 
 HEADER = ("| backend | workers | endpoint | req/s | ceiling req/s | share | p50 ms | p99 ms | ceiling p99 ms "
-          "| events/s | errors | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| server CPU µs/req | events/s | errors | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
     events = f"{r['events_per_s']:,.0f}" if r["events_per_s"] else ""
     return (f"| {r['backend']} | {r['workers']} | {r['endpoint']} | {r['rps']:,.0f} | {r['ceiling_rps']:,.0f} | "
-            f"{r['share']:.0%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['ceiling_p99_ms']:.1f} | {events} | "
+            f"{r['share']:.0%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['ceiling_p99_ms']:.1f} | "
+            f"{r.get('cpu_us', 0):.0f} | {events} | "
             f"{r['errors']} | {r['load']} |")
 
 

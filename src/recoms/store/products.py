@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.domain.product import Product
+from recoms.store.bulk import text_array
 from recoms.store.db import now_ms
 from recoms.store.tables import products
 from recoms.store.upsert import upsert
@@ -69,22 +70,45 @@ def patch_product(conn: sa.Connection, account_id: int, product_id: str, patch: 
 
 
 def patch_many(conn: sa.Connection, account_id: int, patches: dict[str, dict[str, Any]]) -> None:
-    """Price and stock of many products as the tracker saw them: one executemany per set of fields, and
-    only where a value differs (page views repeat them; an unchanged product keeps its `updated_at`, so
-    serving does not reload the catalog for it)."""
+    """Price and stock of many products as the tracker saw them, only where a value differs (page views
+    repeat them; an unchanged product keeps its `updated_at`, so serving does not reload the catalog for
+    it). PostgreSQL: one statement from text arrays (executemany ran one statement a product, and built
+    each one's messages in Python); SQLite: one executemany per set of fields."""
+    if conn.dialect.name == "postgresql":
+        return _patch_many_postgres(conn, account_id, patches)
     by_fields: dict[tuple[str, ...], list[tuple]] = {}
     now = now_ms()
     for product_id, patch in patches.items():
-        fields = tuple(sorted(k for k in patch if k in ("price", "in_stock")))
+        fields = tuple(sorted(k for k in patch if k in PATCHED))
         if fields:
             values = [patch[k] for k in fields]
             by_fields.setdefault(fields, []).append((*values, now, account_id, product_id, *values))
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for fields, rows in by_fields.items():
-        changed = " OR ".join(f"{k} <> {mark}" for k in fields)
+        changed = " OR ".join(f"{k} <> ?" for k in fields)
         conn.exec_driver_sql(
-            f"UPDATE products SET {', '.join(f'{k} = {mark}' for k in fields)}, updated_at = {mark} "
-            f"WHERE account_id = {mark} AND id = {mark} AND ({changed})", rows)
+            f"UPDATE products SET {', '.join(f'{k} = ?' for k in fields)}, updated_at = ? "
+            f"WHERE account_id = ? AND id = ? AND ({changed})", rows)
+
+
+PATCHED = ("price", "in_stock")
+# A field a patch leaves out comes as NULL and keeps the product's value.
+PATCH_MANY_POSTGRES = (
+    "UPDATE products AS p SET price = COALESCE(u.price, p.price), in_stock = COALESCE(u.in_stock, p.in_stock), "
+    "updated_at = %s FROM (SELECT id, CAST(price AS double precision) AS price, CAST(in_stock AS boolean) "
+    "AS in_stock FROM unnest(%s::text[], %s::text[], %s::text[]) AS r(id, price, in_stock)) AS u "
+    "WHERE p.account_id = %s AND p.id = u.id "
+    "AND (p.price IS DISTINCT FROM COALESCE(u.price, p.price) "
+    "OR p.in_stock IS DISTINCT FROM COALESCE(u.in_stock, p.in_stock))"
+)
+
+
+def _patch_many_postgres(conn: sa.Connection, account_id: int, patches: dict[str, dict[str, Any]]) -> None:
+    rows = [(product_id, patch.get("price"), patch.get("in_stock")) for product_id, patch in patches.items()
+            if any(k in patch for k in PATCHED)]
+    if rows:
+        ids, prices, stock = zip(*rows, strict=True)
+        conn.exec_driver_sql(PATCH_MANY_POSTGRES, (now_ms(), text_array(ids), text_array(prices),
+                                                   text_array(stock), account_id))
 
 
 def get_product(conn: sa.Connection, account_id: int, product_id: str) -> Product | None:
