@@ -11,7 +11,7 @@ import orjson
 import sqlalchemy as sa
 
 from recoms.recommenders.base import PURCHASE
-from recoms.store.bulk import insert_rows
+from recoms.store.bulk import insert_rows, text_array, unnest_insert
 from recoms.store.contacts import live_contact_sql
 from recoms.store.db import DriverConnections, now_ms
 from recoms.store.tables import carts, events, interactions, orders
@@ -66,17 +66,22 @@ def carts_of(conn: sa.Connection, account_id: int, contact_ids: Iterable[int]) -
     return found
 
 
+CART_COLUMNS = ("account_id", "contact_id", "lines", "updated_at")
+CART_REPLACE = ("ON CONFLICT (account_id, contact_id) DO UPDATE SET lines = excluded.lines, "
+                "updated_at = excluded.updated_at")
+
+
 def set_carts(conn: sa.Connection, account_id: int, lines_by_contact: dict[int, list[dict[str, Any]]]) -> None:
-    """Replace many carts at once (one executemany)."""
+    """Replace many carts at once: one statement (PostgreSQL: from text arrays; SQLite: one executemany)."""
     if not lines_by_contact:
         return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    lines = mark if conn.dialect.name == "sqlite" else f"CAST({mark} AS JSON)"
     now = now_ms()
-    conn.exec_driver_sql(
-        f"INSERT INTO carts (account_id, contact_id, lines, updated_at) VALUES ({mark}, {mark}, {lines}, {mark}) "
-        "ON CONFLICT (account_id, contact_id) DO UPDATE SET lines = excluded.lines, updated_at = excluded.updated_at",
-        [(account_id, contact_id, json_text(items), now) for contact_id, items in lines_by_contact.items()])
+    rows = [(account_id, contact_id, json_text(items), now) for contact_id, items in lines_by_contact.items()]
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"{unnest_insert('carts', CART_COLUMNS)} {CART_REPLACE}",
+                             tuple(text_array(column) for column in zip(*rows, strict=True)))
+    else:
+        conn.exec_driver_sql(f"INSERT INTO carts ({', '.join(CART_COLUMNS)}) VALUES (?, ?, ?, ?) {CART_REPLACE}", rows)
 
 
 def known_event_keys(conn: sa.Connection, account_id: int, keys: list[str]) -> set[str]:
