@@ -69,6 +69,9 @@ def patch_product(conn: sa.Connection, account_id: int, product_id: str, patch: 
     return result.rowcount > 0
 
 
+PATCHED = ("price", "in_stock")  # what the tracker patches of a product
+
+
 def patch_many(conn: sa.Connection, account_id: int, patches: dict[str, dict[str, Any]]) -> None:
     """Price and stock of many products as the tracker saw them, only where a value differs (page views
     repeat them; an unchanged product keeps its `updated_at`, so serving does not reload the catalog for
@@ -89,8 +92,6 @@ def patch_many(conn: sa.Connection, account_id: int, patches: dict[str, dict[str
             f"UPDATE products SET {', '.join(f'{k} = ?' for k in fields)}, updated_at = ? "
             f"WHERE account_id = ? AND id = ? AND ({changed})", rows)
 
-
-PATCHED = ("price", "in_stock")
 # A field a patch leaves out comes as NULL and keeps the product's value.
 PATCH_MANY_POSTGRES = (
     "UPDATE products AS p SET price = COALESCE(u.price, p.price), in_stock = COALESCE(u.in_stock, p.in_stock), "
