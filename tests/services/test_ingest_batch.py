@@ -22,7 +22,8 @@ T0 = 1_760_000_000_000
 
 def history(seed: int, n: int) -> list[dict]:
     """Events whose identifiers collide on purpose: devices shared by customers, customers on several
-    devices, emails given before the customer id, logins from the browser and from the shop's server."""
+    devices, emails given before the customer id, logins from the browser and from the shop's server, and
+    orders (some numbers sent twice)."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
@@ -31,10 +32,11 @@ def history(seed: int, n: int) -> list[dict]:
             info["externalCustomerId"] = f"c{rng.randrange(6)}"
         if rng.random() < 0.45:
             info["user_email"] = f"e{rng.randrange(6)}@shop.test"
-        kind = rng.choice(["ProductPage", "ProductPage", "StatusCart", "CustomerData"])
+        kind = rng.choice(["ProductPage", "ProductPage", "StatusCart", "CustomerData", "PurchasedItems"])
+        lines = [{"productKey": f"P{rng.randrange(5)}", "quantity": 1}]
         payload = ({"productKey": f"P{rng.randrange(5)}"} if kind == "ProductPage" else
-                   {"Products": [{"productKey": f"P{rng.randrange(5)}", "quantity": 1}]} if kind == "StatusCart"
-                   else {})
+                   {"Products": lines} if kind == "StatusCart" else
+                   {"OrderNumber": f"o{rng.randrange(30)}", "Products": lines} if kind == "PurchasedItems" else {})
         event = envelope(kind, payload, sc=f"d{rng.randrange(8)}", ts=T0 + i)
         if kind == "CustomerData":
             del event["CustomerData"]
@@ -60,7 +62,9 @@ def identity_shape(engine: sa.Engine, account_id: int) -> tuple:
             .where(contact_claims.c.account_id == account_id))}
         per_person = Counter(name.get(r.contact_id) for r in conn.execute(
             sa.select(events.c.contact_id).where(events.c.account_id == account_id)))
-    return frozenset(name.values()), frozenset(claims), frozenset(per_person.items())
+        ordered = {(r.order_number, name.get(r.contact_id)) for r in conn.execute(
+            sa.select(orders.c.order_number, orders.c.contact_id).where(orders.c.account_id == account_id))}
+    return frozenset(name.values()), frozenset(claims), frozenset(per_person.items()), frozenset(ordered)
 
 
 @pytest.mark.parametrize("sources", [("web",), ("api",), ("web", "api")])
@@ -79,8 +83,9 @@ def test_one_transaction_gives_the_people_the_slow_paths_give_one_event_at_a_tim
     monkeypatch.setattr(tracking._Request, "_claim", lambda self, ids, own: None)
     for event, source in requests:
         assert ingest(engine, alone, [event], source).accepted == 1
-    people, claims, histories = identity_shape(engine, batch)
-    assert (people, claims, histories) == identity_shape(engine, alone)
+    people, claims, histories, ordered = identity_shape(engine, batch)
+    assert (people, claims, histories, ordered) == identity_shape(engine, alone)
+    assert 10 < len(ordered) <= 30
     if len(sources) == 2:  # the history is one that exercises merges and claims
         assert claims and any(len({kind for kind, _v, _ok in person}) < len(person) for person in people)
 
@@ -187,3 +192,27 @@ def test_a_visitor_resolved_earlier_in_the_transaction_follows_a_merge_or_link_m
     assert owners["P4"] == owners["P3"]  # wherever the laptop went, its next event went too
     if source == "api":
         assert owners["P1"] == owners["P2"] == owners["P3"] == owners["P4"]
+
+
+def test_a_customer_id_given_by_a_merge_keeps_a_second_customer_off_the_contact(platform):
+    """The transaction remembers which contacts hold a customer id; a merge that gives one must not leave
+    the contact remembered without: the next customer sharing its email gets a contact of their own."""
+    engine = platform.engine
+    account = create_account(engine, "two customers, one email")["account_id"]
+    result = ingest(engine, account, [
+        envelope("ProductPage", {"productKey": "P1"}, sc="laptop", ts=T0, user_email="family@shop.test"),
+        envelope("ProductPage", {"productKey": "P2"}, sc="phone", ts=T0 + 1),
+        envelope("ProductPage", {"productKey": "P3"}, sc="phone", ts=T0 + 2, user_email="family@shop.test",
+                 externalCustomerId="c1"),  # the phone joins the laptop's contact, which gets c1
+        envelope("ProductPage", {"productKey": "P4"}, sc="tablet", ts=T0 + 3, user_email="family@shop.test",
+                 externalCustomerId="c2"),  # another customer of the shop with the same email
+    ], "api")
+    assert result.accepted == 4
+    ci = contact_identifiers
+    with engine.connect() as conn:
+        holders = dict(conn.execute(sa.select(ci.c.value, ci.c.contact_id).where(
+            ci.c.account_id == account, ci.c.kind == "external_id")).all())
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+    assert holders["c1"] != holders["c2"]
+    assert owners["P1"] == owners["P2"] == owners["P3"] == holders["c1"] and owners["P4"] == holders["c2"]

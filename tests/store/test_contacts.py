@@ -51,7 +51,7 @@ def history(conn, account: int, contact: int, product: str, order: str | None = 
     activity.insert_events(conn, [{"account_id": account, "contact_id": contact, "type": "ProductPage",
                                    "source": "api", "ts": 1, "payload": {"p": product}, "received_at": 1}])
     if order:
-        activity.insert_order(conn, account, contact, order, 10.0, 1)
+        activity.insert_order_rows(conn, [[account, contact, order, "created", 10.0, 1, 1, None]])
 
 
 def test_a_claim_attaches_device_ids_verified_and_customer_ids_unverified(conn, account):

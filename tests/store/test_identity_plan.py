@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from recoms.store import merges
-from recoms.store.contacts import HELD_CHUNK, held_sql
+from recoms.store.contacts import HELD_CHUNK, held_query
 
 IDS = {"external_id": "c-1", "email": "a@b.c", "phone": "380501234567", "cookie": "v1"}
 
@@ -25,8 +25,7 @@ def test_each_identifier_is_a_point_lookup_on_the_key(platform, n):
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("ANALYZE contact_identifiers"))
     pairs = list(IDS.items()) + [("cookie", f"plan-{i}") for i in range(n - len(IDS))]  # a batch's worth
-    sql = held_sql(n, engine.dialect.paramstyle)
-    params = (*(v for pair in pairs for v in pair), 999999)
+    sql, params = held_query(pairs, 999999, engine.dialect.paramstyle)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
@@ -49,7 +48,7 @@ def test_a_merge_moves_a_contacts_identifiers_by_the_account_contact_index(platf
                 "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 20000) SELECT n FROM s"
             ) + ") AS numbers WHERE TRUE ON CONFLICT DO NOTHING"))
     mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    sql = merges.move_sql("contact_identifiers", mark)
+    sql = merges.move_sql("contact_identifiers", mark, mark, mark)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             plan = " ".join(row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (2, 1, 999998, 1)))

@@ -24,6 +24,17 @@ Pair = tuple[str, str]
 
 
 @dataclass
+class Prefetch:
+    """What a group's events of one account will ask the database: looked up once for all of them."""
+
+    pairs: list[Pair] = field(default_factory=list)  # every identifier the events carry
+    keys: list[str] = field(default_factory=list)  # client event ids
+    orders: list[str] = field(default_factory=list)  # order numbers of new orders
+    cart_pairs: list[Pair] = field(default_factory=list)  # identifiers of cart events (their carts are read)
+    customer_pairs: list[Pair] = field(default_factory=list)  # identifiers sent with a customer id, verified
+
+
+@dataclass
 class AccountState:
     """What one account's events in this transaction know: identifiers, carts, event keys, product patches."""
 
@@ -36,6 +47,10 @@ class AccountState:
     # (source verified?, *identifiers) -> the contact they resolved to without a slow path: every identifier
     # is held then, so the answer only changes when a slow path or a merge moves some (both clear it).
     resolved: dict[tuple, int] = field(default_factory=dict)
+    # contact -> whether it holds a verified customer id (stored, or attached here); absent: not known yet.
+    # A slow path forgets the contacts it touched (`forget_customers`).
+    customer: dict[int, bool] = field(default_factory=dict)
+    orders: set[str] = field(default_factory=set)  # order numbers recorded (stored, or held here to write)
 
     def lookup(self, conn: sa.Connection, pairs: Iterable[Pair]) -> None:
         """Who holds these identifiers, for those not known yet."""
@@ -62,6 +77,17 @@ class AccountState:
         self.resolved.clear()
         self.carts.pop(loser, None)
         self.carts.pop(winner, None)
+        either = (self.customer.pop(loser, None), self.customer.pop(winner, None))
+        if True in either or either == (False, False):
+            self.customer[winner] = True in either
+
+    def forget_customers(self, contact_ids: Iterable[int]) -> None:
+        for contact_id in contact_ids:
+            self.customer.pop(contact_id, None)
+
+    def holders(self, pairs: Iterable[Pair]) -> set[int]:
+        """The contacts known to hold these identifiers."""
+        return {h.contact_id for h in (self.held.get(p) for p in pairs) if h is not None}
 
     def cart(self, conn: sa.Connection, contact_id: int) -> list[dict[str, Any]]:
         if contact_id not in self.carts:
@@ -86,10 +112,10 @@ class Pending:
         self.accounts: dict[int, AccountState] = {}
         self.contacts: list[tuple] = []  # new visitors: (id, account, attributes, created, updated)
         self.identifiers: list[tuple] = []  # theirs: (account, kind, value, contact, created, verified)
-        self.customers: set[int] = set()  # contacts given a verified customer id among those identifiers
         self.events: list[list] = []  # activity.EVENT_COLUMNS
         self.interactions: list[list] = []  # activity.INTERACTION_COLUMNS
-        self.by_contact: dict[int, list[list]] = {}  # the events and interactions above, by contact
+        self.orders: list[list] = []  # activity.ORDER_COLUMNS, new order numbers only
+        self.by_contact: dict[int, list[list]] = {}  # the events, interactions and orders above, by contact
         self.recom_events: dict[int, list[dict[str, Any]]] = {}  # account -> impressions and clicks
         self.claims: set[tuple[int, int, int]] = set()  # (account, claimant, claimed), recorded once each
         self._ids: list[int] = []  # contact ids taken for new visitors, not used yet
@@ -102,8 +128,7 @@ class Pending:
         self.contacts.append((contact_id, account_id, "{}", self.received, self.received))
         self.identifiers.extend((account_id, kind, value, contact_id, self.received, True)
                                 for kind, value in ids.items())
-        if "external_id" in ids:
-            self.customers.add(contact_id)
+        self.account(account_id).customer[contact_id] = "external_id" in ids
         return contact_id
 
     def attach(self, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
@@ -111,7 +136,7 @@ class Pending:
         self.identifiers.extend((account_id, kind, value, contact_id, self.received, verified)
                                 for kind, value in ids.items())
         if verified and "external_id" in ids:
-            self.customers.add(contact_id)
+            self.account(account_id).customer[contact_id] = True
 
     def _take_id(self) -> int:
         if self.conn.dialect.name == "sqlite":
@@ -135,25 +160,38 @@ class Pending:
         if row[1] is not None:
             self.by_contact.setdefault(row[1], []).append(row)
 
+    def add_order(self, row: list) -> None:
+        self.orders.append(row)
+        self.account(row[0]).orders.add(row[2])
+        if row[1] is not None:
+            self.by_contact.setdefault(row[1], []).append(row)
+
     def account(self, account_id: int) -> AccountState:
         state = self.accounts.get(account_id)
         if state is None:
             state = self.accounts[account_id] = AccountState(account_id)
         return state
 
-    def prefetch(self, account_id: int, pairs: Iterable[Pair], keys: Iterable[str], cart_pairs: Iterable[Pair]) -> None:
-        """One lookup for a whole group: identifiers, client event ids already stored, and the carts of the
-        contacts that send cart events."""
+    def prefetch(self, account_id: int, wanted: Prefetch) -> None:
+        """One lookup of each kind for a whole group: identifiers, client event ids and order numbers
+        already stored, the carts of the contacts that send cart events, and whether the contacts that
+        may be given a customer id hold one."""
         state = self.account(account_id)
-        state.lookup(self.conn, pairs)
-        new_keys = [key for key in keys if key not in state.seen_keys]
+        state.lookup(self.conn, wanted.pairs)
+        new_keys = [key for key in wanted.keys if key not in state.seen_keys]
         if new_keys:
             state.seen_keys |= activity.known_event_keys(self.conn, account_id, new_keys)
-        holders = {h.contact_id for h in (state.held.get(p) for p in cart_pairs) if h is not None}
-        holders -= state.carts.keys()
+        new_orders = [number for number in wanted.orders if number not in state.orders]
+        if new_orders:
+            state.orders |= activity.known_orders(self.conn, account_id, new_orders)
+        holders = state.holders(wanted.cart_pairs) - state.carts.keys()
         if holders:
             found = activity.carts_of(self.conn, account_id, holders)
             state.carts.update({c: found.get(c, []) for c in holders})
+        holders = state.holders(wanted.customer_pairs) - state.customer.keys()
+        if holders:
+            found_ids = contacts.with_customer_id(self.conn, account_id, holders)
+            state.customer.update({c: c in found_ids for c in holders})
 
     def before_slow_path(self) -> None:
         """Write what a link or merge reads or moves: new visitors and carts (the rows held here follow a
@@ -167,7 +205,8 @@ class Pending:
     def forget_new_contacts(self) -> None:
         """A savepoint that made them was rolled back."""
         self.contacts, self.identifiers, self._next_id = [], [], None
-        self.customers = set()
+        for state in self.accounts.values():
+            state.customer.clear()
 
     def merged(self, account_id: int, loser: int, winner: int) -> None:
         """A merge moved the loser's stored rows to the winner (stamping where they came from): the rows
@@ -189,7 +228,6 @@ class Pending:
         insert_rows(self.conn, "contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at",
                                                        "verified"), self.identifiers)
         self.contacts, self.identifiers = [], []
-        self.customers = set()
 
     def write_rows(self) -> None:
         self.write_contacts()
@@ -198,10 +236,11 @@ class Pending:
                 state.write_carts(self.conn)
         activity.insert_event_rows(self.conn, self.events)
         activity.insert_interaction_rows(self.conn, self.interactions)
+        activity.insert_order_rows(self.conn, self.orders)
         for account_id, rows in self.recom_events.items():
             recom_events.insert_known(self.conn, account_id, rows)
         claims.add_many(self.conn, self.claims)
-        self.events, self.interactions, self.recom_events, self.claims = [], [], {}, set()
+        self.events, self.interactions, self.orders, self.recom_events, self.claims = [], [], [], {}, set()
         self.by_contact = {}
 
     def write_patches(self, state: AccountState) -> None:

@@ -23,7 +23,7 @@ from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
 from recoms.services.attribution import may_name_a_list, web_signal_rows
-from recoms.services.ingest_batch import Pending
+from recoms.services.ingest_batch import Pending, Prefetch
 from recoms.store import activity, contacts, products
 from recoms.store.db import now_ms
 
@@ -156,20 +156,26 @@ class _Request:
                 self.state.held[pair] = contacts.Held(contact_id, verified)
 
     def _has_customer_id(self, contact_id: int) -> bool:
-        """Whether a contact holds a verified customer id: attached in this transaction and not written yet
-        (the pending rows know), or stored (written ones and those looked up are in the database)."""
-        if contact_id in self.pending.customers:
-            return True
-        return bool(contacts.verified_values(self.conn, self.account_id, contact_id, "external_id"))
+        """Whether a contact holds a verified customer id (known to this transaction, else stored)."""
+        known = self.state.customer.get(contact_id)
+        if known is None:
+            known = self.state.customer[contact_id] = bool(
+                contacts.with_customer_id(self.conn, self.account_id, [contact_id]))
+        return known
 
     def _slow(self, resolve: Callable[[], int | None], ids: dict[str, str]) -> int | None:
         """A link, merge or claim: on the database as it is (pending rows written first), then the
-        identifiers it may have attached, moved or verified are read again."""
+        identifiers it may have attached, moved or verified are read again, and the customer ids of the
+        contacts holding them are no longer known."""
         self.pending.before_slow_path()
+        state, found = self.state, None
+        touched = state.holders(ids.items())
         try:
-            return resolve()
+            found = resolve()
+            return found
         finally:
-            self.state.refresh(self.conn, ids.items())
+            state.refresh(self.conn, ids.items())
+            state.forget_customers(touched | state.holders(ids.items()) | {found})
 
     def _resolve(self, ev: TrackedEvent) -> int | None:
         known = None
@@ -282,20 +288,30 @@ def store_requests(conn: sa.Connection, requests: Sequence[tuple[int, str, Parse
     and the rows go in with one insert per table. An event that fails while being applied is reported
     and leaves nothing behind (a savepoint guards the kinds that can fail after writing)."""
     pending = Pending(conn)
-    by_account: dict[int, list[TrackedEvent]] = {}
-    keys: dict[int, list[str]] = {}
-    for account_id, _source, parsed in requests:
-        by_account.setdefault(account_id, []).extend(ev for _i, ev, _key, _text in parsed.events)
-        keys.setdefault(account_id, []).extend(key for _i, _ev, key, _text in parsed.events if key)
-    for account_id, evs in by_account.items():
-        pairs = [pair for ev in evs for pair in ev.ids.items()]
-        pairs += [pair for ev in evs if ev.type == "CustomerData" for pair in ev.payload["ids"].items()]
-        cart_pairs = [pair for ev in evs if ev.type == "StatusCart" for pair in ev.ids.items()]
-        pending.prefetch(account_id, pairs, keys[account_id], cart_pairs)
+    wanted: dict[int, Prefetch] = {}
+    for account_id, source, parsed in requests:
+        _wanted(wanted.setdefault(account_id, Prefetch()), parsed, verified=source in VERIFIED_SOURCES)
+    for account_id, prefetch in wanted.items():
+        pending.prefetch(account_id, prefetch)
     results = [_store(pending, _Request(pending, account_id, source), parsed)
                for account_id, source, parsed in requests]
     pending.finish()
     return results
+
+
+def _wanted(prefetch: Prefetch, parsed: ParsedEvents, verified: bool) -> None:
+    """What these events will look up (identifiers, keys, orders, carts, customer ids), added to `prefetch`."""
+    for _index, ev, key, _text in parsed.events:
+        ids = {**ev.ids, **ev.payload["ids"]} if ev.type == "CustomerData" else ev.ids
+        prefetch.pairs.extend(ids.items())
+        if key:
+            prefetch.keys.append(key)
+        if ev.type == "StatusCart":
+            prefetch.cart_pairs.extend(ev.ids.items())
+        elif ev.type == "PurchasedItems":
+            prefetch.orders.append(ev.payload["order_number"])
+        if verified and "external_id" in ids:  # may be attached to a contact its other identifiers name
+            prefetch.customer_pairs.extend(pair for pair in ids.items() if pair[0] != "external_id")
 
 
 def _store(pending: Pending, request: _Request, parsed: ParsedEvents) -> IngestResult:
@@ -405,16 +421,18 @@ def _order(request: _Request, contact_id: int | None, ev: TrackedEvent) -> str |
     total = p.get("total")
     if total is None:
         total = sum((i["price"] or 0.0) * i["quantity"] for i in p["items"])
-    if not activity.insert_order(conn, account_id, contact_id, p["order_number"], total, ev.ts, status):
+    number = p["order_number"]
+    if number in request.state.orders:
         if status != "created":
             request.pending.write_rows()  # a cancellation deletes the order's purchases: all of them
-            activity.set_order_status(conn, account_id, p["order_number"], status)
-        return f"order {p['order_number']} was already recorded"
+            activity.set_order_status(conn, account_id, number, status)
+        return f"order {number} was already recorded"
+    request.pending.add_order([account_id, contact_id, number, status, total, ev.ts, request.pending.received, None])
     if status != "cancelled":
         for item in p["items"]:
             request.interact(
                 contact_id, ev, PURCHASE, item["product_id"], price=item["price"], quantity=item["quantity"],
-                order_number=p["order_number"],
+                order_number=number,
             )
     if contact_id is not None:
         request.state.set_cart(contact_id, [])

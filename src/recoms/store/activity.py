@@ -11,7 +11,7 @@ import orjson
 import sqlalchemy as sa
 
 from recoms.recommenders.base import PURCHASE
-from recoms.store.bulk import insert_rows, text_array, unnest_insert
+from recoms.store.bulk import insert_rows, one_of, text_array, unnest_insert
 from recoms.store.contacts import live_contact_sql
 from recoms.store.db import DriverConnections, now_ms
 from recoms.store.tables import carts, events, interactions, orders
@@ -57,10 +57,9 @@ def carts_of(conn: sa.Connection, account_id: int, contact_ids: Iterable[int]) -
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     found: dict[int, list[dict[str, Any]]] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        rows = conn.exec_driver_sql(
-            f"SELECT contact_id, lines FROM carts WHERE account_id = {mark} AND contact_id IN "
-            f"({', '.join([mark] * len(chunk))})", (account_id, *chunk))
+        among, params = one_of(conn, "contact_id", ids[start:start + 500])
+        rows = conn.exec_driver_sql(f"SELECT contact_id, lines FROM carts WHERE account_id = {mark} AND {among}",
+                                    (account_id, *params))
         for contact_id, lines in rows:  # text from SQLite's driver, parsed by PostgreSQL's
             found[contact_id] = list(orjson.loads(lines) if isinstance(lines, (str, bytes)) else lines)
     return found
@@ -107,17 +106,25 @@ def set_cart(conn: sa.Connection, account_id: int, contact_id: int, items: list[
     )
 
 
-def insert_order(
-    conn: sa.Connection, account_id: int, contact_id: int | None, number: str, total: float, ts: int,
-    status: str = "created",
-) -> bool:
-    """Record an order once; False when this order number is already known (a re-send). One statement."""
+ORDER_COLUMNS = ("account_id", "contact_id", "order_number", "status", "total", "ts", "updated_at",
+                 "origin_contact_id")  # contact second and origin last, as in events and interactions
+
+
+def insert_order_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:
+    """New orders (ORDER_COLUMNS; the caller checked that their numbers are not stored: `known_orders`)."""
+    insert_rows(conn, "orders", ORDER_COLUMNS, rows)
+
+
+def known_orders(conn: sa.Connection, account_id: int, numbers: Iterable[str]) -> set[str]:
+    """Which of these order numbers are already recorded."""
+    numbers = sorted(set(numbers))
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    result = conn.exec_driver_sql(
-        "INSERT INTO orders (account_id, order_number, contact_id, status, total, ts, updated_at) "
-        f"VALUES ({', '.join([mark] * 7)}) ON CONFLICT (account_id, order_number) DO NOTHING",
-        (account_id, number, contact_id, status, total, ts, now_ms()))
-    return result.rowcount > 0
+    found: set[str] = set()
+    for start in range(0, len(numbers), 500):
+        among, params = one_of(conn, "order_number", numbers[start:start + 500], "text")
+        found.update(conn.exec_driver_sql(f"SELECT order_number FROM orders WHERE account_id = {mark} AND {among}",
+                                          (account_id, *params)).scalars())
+    return found
 
 
 def set_order_status(conn: sa.Connection, account_id: int, number: str, status: str) -> bool:

@@ -73,3 +73,12 @@ def _as_sqlalchemy(sql: str, raw) -> Iterator[None]:
         yield
     except raw.Error as exc:  # the connection's own attribute: sqlite3's class has only a descriptor there
         raise sa.exc.DBAPIError.instance(sql, None, exc, raw.Error) from exc
+
+
+def one_of(conn: sa.Connection, column: str, values: Sequence, pg_type: str = "bigint") -> tuple[str, tuple]:
+    """`column` is one of `values`, as SQL and its parameters: one array parameter on PostgreSQL (the
+    statement's text is then the same for any number of values, so psycopg prepares it once instead of
+    one statement per count), a list of them on SQLite (at most ~900: callers chunk)."""
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY(%s::{pg_type}[])", (text_array(values),)
+    return f"{column} IN ({', '.join('?' * len(values))})", tuple(values)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from recoms.domain.identity import KINDS
 from recoms.store import claims, merges
+from recoms.store.bulk import one_of, text_array
 from recoms.store.db import DriverConnections, now_ms
 from recoms.store.tables import (
     carts,
@@ -44,40 +45,44 @@ class Held(NamedTuple):
     verified: bool
 
 
-HELD_CHUNK = 400  # identifiers a statement: 801 parameters, under SQLite's historic limit of 999
+HELD_CHUNK = 400  # identifiers a statement on SQLite: 801 parameters, under its historic limit of 999
+
+# PostgreSQL: the pairs as two text arrays, so that the statement's text is the same for any number of
+# them (psycopg prepares a statement run five times: a VALUES list per count made it prepare, and evict,
+# a statement for nearly every batch). One probe of the key a pair: LATERAL with LIMIT 1 (it is unique).
+HELD_POSTGRES = (
+    "SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM unnest(%s::text[], %s::text[]) "
+    "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
+    "WHERE account_id = %s AND kind = wanted.kind AND value = wanted.value LIMIT 1) AS ci")
 
 
-def held_sql(n: int, paramstyle: str) -> str:
-    """Who holds n (kind, value) identifiers of one account, one point lookup on the (account, kind, value)
-    key each; the parameters are kind and value of each, then the account.
+def held_query(pairs: list[tuple[str, str]], account_id: int, paramstyle: str) -> tuple[str, tuple]:
+    """The statement and parameters asking who holds these (kind, value) identifiers of one account, one
+    point lookup on the (account, kind, value) key each (at most HELD_CHUNK of them on SQLite).
 
     An OR of the pairs makes SQLite scan every identifier of the account (import and tracking then slow
-    down as the contacts grow), and PostgreSQL hash-joins a long VALUES list against a scan of them; a
-    LATERAL lookup with LIMIT 1 (the key is unique) is one index probe a pair on any table size.
+    down as the contacts grow), and PostgreSQL hash-joins a long list against a scan of them.
     tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL.
     """
     if paramstyle == "qmark":
-        rows = ", ".join(["(?, ?)"] * n)
+        rows = ", ".join(["(?, ?)"] * len(pairs))
         return (f"WITH wanted (kind, value) AS (VALUES {rows}) "
                 "SELECT ci.kind, ci.value, ci.contact_id, ci.verified FROM wanted JOIN contact_identifiers AS ci "
-                "ON ci.account_id = ? AND ci.kind = wanted.kind AND ci.value = wanted.value")
-    rows = ", ".join(["(%s, %s)"] * n)
-    return (f"SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM (VALUES {rows}) "
-            "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
-            "WHERE account_id = %s AND kind = wanted.kind AND value = wanted.value LIMIT 1) AS ci")
+                "ON ci.account_id = ? AND ci.kind = wanted.kind AND ci.value = wanted.value",
+                (*(v for pair in pairs for v in pair), account_id))
+    return HELD_POSTGRES, (text_array([kind for kind, _ in pairs]), text_array([value for _, value in pairs]),
+                           account_id)
 
 
 def held_many(conn: sa.Connection, account_id: int, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Held]:
-    """Who holds each of many identifiers (a batch of events at once): a few hundred a statement, through
-    the driver (this runs for every tracking transaction)."""
+    """Who holds each of many identifiers (a batch of events at once), through the driver (this runs for
+    every tracking transaction)."""
     pairs = list(dict.fromkeys(pairs))
+    chunk = HELD_CHUNK if conn.dialect.paramstyle == "qmark" else max(len(pairs), 1)
     found: dict[tuple[str, str], Held] = {}
-    for start in range(0, len(pairs), HELD_CHUNK):
-        chunk = pairs[start:start + HELD_CHUNK]
-        params = [v for pair in chunk for v in pair]
-        params.append(account_id)
-        for kind, value, contact_id, verified in conn.exec_driver_sql(
-                held_sql(len(chunk), conn.dialect.paramstyle), tuple(params)):
+    for start in range(0, len(pairs), chunk):
+        sql, params = held_query(pairs[start:start + chunk], account_id, conn.dialect.paramstyle)
+        for kind, value, contact_id, verified in conn.exec_driver_sql(sql, params):
             found[(kind, value)] = Held(contact_id, bool(verified))
     return found
 
@@ -98,14 +103,9 @@ def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str
     return {kind: held for (kind, _value), held in held_many(conn, account_id, ids.items()).items()}
 
 
-def verified_values(conn: sa.Connection, account_id: int, contact_id: int, kind: str) -> set[str]:
-    """The values of one kind of identifier a contact holds, verified. By (account, contact) only: with the
-    kind too, PostgreSQL reads every identifier of that kind in the account through the key."""
-    m = _mark(conn)
-    rows = conn.exec_driver_sql(
-        f"SELECT kind, value, verified FROM contact_identifiers WHERE account_id = {m} AND contact_id = {m}",
-        (account_id, contact_id))
-    return {value for k, value, verified in rows if k == kind and verified}
+def with_customer_id(conn: sa.Connection, account_id: int, contact_ids: Iterable[int]) -> set[int]:
+    """Which of these contacts hold a verified customer id."""
+    return set(_customer_ids(conn, account_id, set(contact_ids)))
 
 
 def create_contact(conn: sa.Connection, account_id: int, attributes: dict[str, Any] | None = None) -> int:
@@ -132,9 +132,8 @@ def lookup_on(connections: DriverConnections, account_id: int, ids: dict[str, st
     """`lookup` as one statement on the hot path's driver connections (a server's recommendation call)."""
     if not ids:
         return None
-    pairs = list(ids.items())  # one per kind of identifier: a handful
-    params = (*(v for pair in pairs for v in pair), account_id)
-    rows = connections.execute(held_sql(len(pairs), connections.engine.dialect.paramstyle), params)
+    sql, params = held_query(list(ids.items()), account_id, connections.engine.dialect.paramstyle)
+    rows = connections.execute(sql, params)
     found = {kind: contact_id for kind, _value, contact_id, verified in rows if verified}
     return next((found[kind] for kind in KINDS if kind in found), None)
 
@@ -221,18 +220,18 @@ def _attach(conn: sa.Connection, account_id: int, contact_id: int, ids: dict[str
 
 
 def _customer_ids(conn: sa.Connection, account_id: int, contact_ids: set[int]) -> dict[int, set[str]]:
-    """The verified customer ids each of these contacts holds (by (account, contact), as `verified_values`)."""
-    if not contact_ids:
-        return {}
-    m = _mark(conn)
+    """The verified customer ids each of these contacts holds. By (account, contact) only: with the kind
+    too, PostgreSQL reads every identifier of that kind in the account through the key."""
     ordered = sorted(contact_ids)
-    rows = conn.exec_driver_sql(
-        f"SELECT contact_id, kind, value, verified FROM contact_identifiers WHERE account_id = {m} AND contact_id IN "
-        f"({', '.join([m] * len(ordered))})", (account_id, *ordered))
     found: dict[int, set[str]] = {}
-    for contact_id, kind, value, verified in rows:
-        if kind == "external_id" and verified:
-            found.setdefault(contact_id, set()).add(value)
+    for start in range(0, len(ordered), 500):
+        among, params = one_of(conn, "contact_id", ordered[start:start + 500])
+        rows = conn.exec_driver_sql(
+            f"SELECT contact_id, kind, value, verified FROM contact_identifiers WHERE account_id = {_mark(conn)} "
+            f"AND {among}", (account_id, *params))
+        for contact_id, kind, value, verified in rows:
+            if kind == "external_id" and verified:
+                found.setdefault(contact_id, set()).add(value)
     return found
 
 

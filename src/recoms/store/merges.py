@@ -20,11 +20,11 @@ cm = contact_merges
 MOVED = (contact_identifiers, interactions, events, orders)
 
 
-def move_sql(table: str, mark: str) -> str:
-    """A merge's move of one table's rows (winner, loser, account, loser): by the (account, contact) index
-    of each table (tests/store/test_identity_plan.py pins it)."""
-    return (f"UPDATE {table} SET contact_id = {mark}, origin_contact_id = COALESCE(origin_contact_id, {mark}) "
-            f"WHERE account_id = {mark} AND contact_id = {mark}")
+def move_sql(table: str, winner: str, loser: str, account: str) -> str:
+    """A merge's move of one table's rows, with the placeholders given: by the (account, contact) index of
+    each table (tests/store/test_identity_plan.py pins it)."""
+    return (f"UPDATE {table} SET contact_id = {winner}, origin_contact_id = COALESCE(origin_contact_id, {loser}) "
+            f"WHERE account_id = {account} AND contact_id = {loser}")
 
 
 def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
@@ -32,9 +32,11 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
 
     The plain updates go through the driver: imports merge a returning customer's new device into its
     contact once per device, and SQLAlchemy's statement building cost more than the updates."""
+    if conn.dialect.name == "postgresql":
+        return _merge_postgres(conn, account_id, loser, winner, reason)
     m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     for table in MOVED:
-        conn.exec_driver_sql(move_sql(table.name, m), (winner, loser, account_id, loser))
+        conn.exec_driver_sql(move_sql(table.name, m, m, m), (winner, loser, account_id, loser))
     loser_cart = _cart(conn, account_id, loser)
     cart_moved = loser_cart is not None and _cart(conn, account_id, winner) is None
     if cart_moved:
@@ -56,6 +58,44 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
     return conn.execute(cm.insert().values(
         account_id=account_id, loser_id=loser, winner_id=winner, reason=reason[:200], created_at=now, undo=undo,
     )).inserted_primary_key[0]
+
+
+# `merge` in one round trip: the statements of the SQLite path as data-modifying CTEs. They all see the
+# database as it was before the statement, which is what the SQLite path reads before it writes (the
+# carts and attributes of both contacts), and each updates rows of its own.
+MERGE_POSTGRES = f"""
+WITH {",".join(f"moved_{t.name} AS ({move_sql(t.name, '%(winner)s', '%(loser)s', '%(account)s')})"
+              for t in MOVED)},
+loser_cart AS (SELECT lines FROM carts WHERE account_id = %(account)s AND contact_id = %(loser)s),
+winner_cart AS (SELECT 1 FROM carts WHERE account_id = %(account)s AND contact_id = %(winner)s),
+cart_moved AS (UPDATE carts SET contact_id = %(winner)s WHERE account_id = %(account)s
+               AND contact_id = %(loser)s AND NOT EXISTS (SELECT 1 FROM winner_cart)),
+cart_dropped AS (DELETE FROM carts WHERE account_id = %(account)s AND contact_id = %(loser)s
+                 AND EXISTS (SELECT 1 FROM winner_cart)),
+loser_attributes AS (SELECT attributes FROM contacts WHERE account_id = %(account)s AND id = %(loser)s),
+winner_attributes AS (SELECT attributes FROM contacts WHERE account_id = %(account)s AND id = %(winner)s),
+attributes_joined AS (
+    UPDATE contacts SET attributes = (l.attributes::jsonb || contacts.attributes::jsonb)::json,
+                        updated_at = %(now)s
+    FROM loser_attributes AS l
+    WHERE contacts.account_id = %(account)s AND contacts.id = %(winner)s AND l.attributes::jsonb <> '{{}}'),
+pointed AS (UPDATE contacts SET merged_into = %(winner)s, updated_at = %(now)s
+            WHERE account_id = %(account)s AND (id = %(loser)s OR merged_into = %(loser)s))
+INSERT INTO contact_merges (account_id, loser_id, winner_id, reason, created_at, undo)
+SELECT %(account)s, %(loser)s, %(winner)s, %(reason)s, %(now)s, json_build_object(
+    'winner_attributes', COALESCE((SELECT attributes FROM winner_attributes), '{{}}'::json),
+    'loser_cart', (SELECT lines FROM loser_cart),
+    'cart_moved', EXISTS (SELECT 1 FROM loser_cart) AND NOT EXISTS (SELECT 1 FROM winner_cart))
+RETURNING id
+"""
+
+
+def _merge_postgres(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
+    """`merge` on PostgreSQL: one statement (a returning customer's every new device merges once; the
+    SQLite path's eleven statements were eleven round trips)."""
+    return conn.exec_driver_sql(MERGE_POSTGRES, {
+        "account": account_id, "loser": loser, "winner": winner, "reason": reason[:200], "now": now_ms(),
+    }).scalar_one()
 
 
 def _cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]] | None:
