@@ -98,9 +98,12 @@ class AccountState:
         self.carts[contact_id] = lines
         self.dirty_carts.add(contact_id)
 
-    def write_carts(self, conn: sa.Connection) -> None:
-        activity.set_carts(conn, self.account_id, {c: self.carts[c] for c in self.dirty_carts})
-        self.dirty_carts.clear()
+    def write_carts(self, conn: sa.Connection, only: set[int] | None = None) -> None:
+        """The carts changed here (`only`: of these contacts)."""
+        written = self.dirty_carts if only is None else self.dirty_carts & only
+        if written:
+            activity.set_carts(conn, self.account_id, {c: self.carts[c] for c in written})
+            self.dirty_carts -= written
 
 
 class Pending:
@@ -118,7 +121,8 @@ class Pending:
         self.by_contact: dict[int, list[list]] = {}  # the events, interactions and orders above, by contact
         self.recom_events: dict[int, list[dict[str, Any]]] = {}  # account -> impressions and clicks
         self.claims: set[tuple[int, int, int]] = set()  # (account, claimant, claimed), recorded once each
-        self._ids: list[int] = []  # contact ids taken for new visitors, not used yet
+        self._ids: list[int] = []  # contact ids taken for new visitors, not used yet (the next one last)
+        self._taken = 0  # how many the last round took
         self._next_id: int | None = None  # SQLite: the next free contact id (this transaction writes alone)
 
     def new_contact(self, account_id: int, ids: dict[str, str]) -> int:
@@ -146,9 +150,14 @@ class Pending:
             self._next_id += 1
             return self._next_id - 1
         if not self._ids:
+            # Twice as many each time (16 to 1,024): a round trip per few new visitors in an import, and
+            # few ids left unused by a small group commit (unused ones are skipped for good).
+            self._taken = min(2 * self._taken, 1024) if self._taken else 16
             self._ids = list(self.conn.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, 64)").scalars())
-        return self._ids.pop(0)
+                "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, %s)",
+                (self._taken,)).scalars())
+            self._ids.reverse()
+        return self._ids.pop()
 
     def add_event(self, row: list) -> None:
         self.events.append(row)
@@ -193,14 +202,22 @@ class Pending:
             found_ids = contacts.with_customer_id(self.conn, account_id, holders)
             state.customer.update({c: c in found_ids for c in holders})
 
-    def before_slow_path(self) -> None:
-        """Write what a link or merge reads or moves: new visitors and carts (the rows held here follow a
-        merge: `merged`). The slow path may make contacts of its own: SQLite's next id is read again."""
-        self.write_contacts()
+    def before_slow_path(self, involved: set[int] | None = None) -> None:
+        """Write what a link or merge reads or moves: new visitors and their identifiers, and carts (the rows
+        held here follow a merge: `merged`). `involved`: the only contacts it may read, merge or attach to
+        (None: any). SQLite's contacts go in whatever it touches: the slow path may make contacts of its
+        own, numbered after the stored ones (its next id is read again)."""
+        if involved is None or self.conn.dialect.name == "sqlite" or self._holds_any(involved):
+            self.write_contacts()
+            self._next_id = None
         for state in self.accounts.values():
             if state.dirty_carts:
-                state.write_carts(self.conn)
-        self._next_id = None
+                state.write_carts(self.conn, involved)
+
+    def _holds_any(self, contact_ids: set[int]) -> bool:
+        """Whether a new contact or identifier held here belongs to one of these contacts."""
+        return (any(row[0] in contact_ids for row in self.contacts)
+                or any(row[3] in contact_ids for row in self.identifiers))
 
     def forget_new_contacts(self) -> None:
         """A savepoint that made them was rolled back."""

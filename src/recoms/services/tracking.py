@@ -89,7 +89,7 @@ class _Request:
             if found is not None:
                 self.state.resolved[key] = found
                 return found
-        return self._slow(lambda: self._resolve(ev), ev.ids)
+        return self._slow(lambda: self._resolve(ev), ev.ids, named_contact=ev.contact_id is not None)
 
     def _known(self, ids: dict[str, str]) -> int | None:
         """The contact these identifiers name when no slow path is needed (None: it is): the answers
@@ -163,13 +163,16 @@ class _Request:
                 contacts.with_customer_id(self.conn, self.account_id, [contact_id]))
         return known
 
-    def _slow(self, resolve: Callable[[], int | None], ids: dict[str, str]) -> int | None:
-        """A link, merge or claim: on the database as it is (pending rows written first), then the
-        identifiers it may have attached, moved or verified are read again, and the customer ids of the
-        contacts holding them are no longer known."""
-        self.pending.before_slow_path()
+    def _slow(self, resolve: Callable[[], int | None], ids: dict[str, str], own: int | None = None,
+              named_contact: bool = False) -> int | None:
+        """A link, merge or claim: on the database as it is, then the identifiers it may have attached, moved
+        or verified are read again, and the customer ids of the contacts holding them are no longer known.
+        It reads, merges and attaches to the contacts holding the identifiers and the visitor's own (one an
+        event names by id may be any: then all rows held here are written first)."""
         state, found = self.state, None
+        state.lookup(self.conn, ids.items())
         touched = state.holders(ids.items())
+        self.pending.before_slow_path(None if named_contact else touched | {own} - {None})
         try:
             found = resolve()
             return found
@@ -200,11 +203,17 @@ class _Request:
         """The contact these identifiers name: linked and merged when verified, else the visitor's own."""
         self.state.lookup(self.conn, ids.items())
         found = self._vouched(ids) if self.verified else self._claim(ids, own) if own is not None else None
-        return found if found is not None else self._slow(lambda: self._link(ids, own), ids)
+        return found if found is not None else self._slow(lambda: self._link(ids, own), ids, own=own)
 
     def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         if self.verified:
-            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source)
+            # What this transaction knows of the identifiers is what is stored (the slow path wrote its rows).
+            state = self.state
+            state.lookup(self.conn, ids.items())
+            held = {kind: state.held[(kind, value)] for kind, value in ids.items()}
+            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source,
+                                    held={kind: h for kind, h in held.items() if h is not None},
+                                    known_customers=state.customer)
         return contacts.resolve_claimed(self.conn, self.account_id, ids, own=own)
 
     def merged(self, loser: int, winner: int) -> None:

@@ -104,8 +104,17 @@ def _held(conn: sa.Connection, account_id: int, ids: dict[str, str]) -> dict[str
 
 
 def with_customer_id(conn: sa.Connection, account_id: int, contact_ids: Iterable[int]) -> set[int]:
-    """Which of these contacts hold a verified customer id."""
-    return set(_customer_ids(conn, account_id, set(contact_ids)))
+    """Which of these contacts hold a verified customer id. By (account, contact) only: with the kind too,
+    PostgreSQL reads every identifier of that kind in the account through the key."""
+    ordered = sorted(set(contact_ids))
+    found: set[int] = set()
+    for start in range(0, len(ordered), 500):
+        among, params = one_of(conn, "contact_id", ordered[start:start + 500])
+        rows = conn.exec_driver_sql(
+            f"SELECT contact_id, kind, verified FROM contact_identifiers WHERE account_id = {_mark(conn)} AND {among}",
+            (account_id, *params))
+        found.update(contact_id for contact_id, kind, verified in rows if kind == "external_id" and verified)
+    return found
 
 
 def create_contact(conn: sa.Connection, account_id: int, attributes: dict[str, Any] | None = None) -> int:
@@ -141,34 +150,43 @@ def lookup_on(connections: DriverConnections, account_id: int, ids: dict[str, st
 def resolve(
     conn: sa.Connection, account_id: int, ids: dict[str, str], create: bool = True,
     on_merge: Callable[[int, int], None] | None = None, caller: str = "api",
+    held: dict[str, Held] | None = None, known_customers: dict[int, bool] | None = None,
 ) -> int | None:
     """Verified identifiers (the shop's server): the contact they name, found, merged or created; the new
     identifiers attached, and any the public side only claimed adopted as verified. `create=False` only looks.
 
     `on_merge(loser, winner)` is told of every merge (callers holding contact ids re-point them); each
-    merge is recorded with `caller` and the kind of identifier that linked the two.
+    merge is recorded with `caller` and the kind of identifier that linked the two. A caller that knows who
+    holds the identifiers (`held`, by kind: the stored state) and whether some contacts hold a customer id
+    (`known_customers`) saves the statements that would read them.
     """
     if not create:
         return lookup(conn, account_id, ids)
     if not ids:
         return None
-    held = _held(conn, account_id, ids)
+    if held is None:
+        held = _held(conn, account_id, ids)
     found = {kind: h.contact_id for kind, h in held.items() if h.verified}
     primary = next((found[kind] for kind in KINDS if kind in found), None)
     new_customer_id = ids.get("external_id") if "external_id" not in found else None
-    # The customer ids of every contact involved, in one statement (a merge or a new customer asks of each).
-    customers = (_customer_ids(conn, account_id, set(found.values()))
-                 if new_customer_id or len(set(found.values())) > 1 else {})
+    # Whether each contact involved holds a customer id (a merge or a new customer asks of each).
+    involved = set(found.values()) if new_customer_id or len(set(found.values())) > 1 else set()
+    known = {c: v for c, v in (known_customers or {}).items() if c in involved}
+    customers = {**dict.fromkeys(involved - known.keys(), False), **known}
+    customers.update(dict.fromkeys(with_customer_id(conn, account_id, involved - known.keys()), True))
     if primary is not None and new_customer_id and customers.get(primary):
         primary = None  # another customer sharing an email or phone: a contact of its own
     if primary is None:
         primary = create_contact(conn, account_id)
-    claimed = {new_customer_id} if new_customer_id else set()
     for kind in KINDS:
         other = found.get(kind)
-        if other is not None and other != primary and _may_merge(customers, primary, other, claimed):
+        # Two contacts the shop itself knows by customer ids (a customer id is held by one contact only, so
+        # theirs differ) are two people sharing, say, a phone: kept apart. So is a contact about to get
+        # a customer id from one that has one.
+        if other is not None and other != primary and not (
+                (customers.get(primary) or new_customer_id) and customers.get(other)):
             merges.merge(conn, account_id, loser=other, winner=primary, reason=f"{caller}: {kind}")
-            customers[primary] = customers.get(primary, set()) | customers.pop(other, set())
+            customers[primary] = customers.get(primary) or customers.pop(other, False)
             if on_merge is not None:
                 on_merge(other, primary)
     _attach(conn, account_id, primary, {k: v for k, v in ids.items() if k not in held}, verified=True)
@@ -217,30 +235,6 @@ def _attach(conn: sa.Connection, account_id: int, contact_id: int, ids: dict[str
             "INSERT INTO contact_identifiers (account_id, kind, value, contact_id, created_at, verified) "
             f"VALUES ({m}, {m}, {m}, {m}, {m}, {m})",
             [(account_id, kind, value, contact_id, now, verified) for kind, value in ids.items()])
-
-
-def _customer_ids(conn: sa.Connection, account_id: int, contact_ids: set[int]) -> dict[int, set[str]]:
-    """The verified customer ids each of these contacts holds. By (account, contact) only: with the kind
-    too, PostgreSQL reads every identifier of that kind in the account through the key."""
-    ordered = sorted(contact_ids)
-    found: dict[int, set[str]] = {}
-    for start in range(0, len(ordered), 500):
-        among, params = one_of(conn, "contact_id", ordered[start:start + 500])
-        rows = conn.exec_driver_sql(
-            f"SELECT contact_id, kind, value, verified FROM contact_identifiers WHERE account_id = {_mark(conn)} "
-            f"AND {among}", (account_id, *params))
-        for contact_id, kind, value, verified in rows:
-            if kind == "external_id" and verified:
-                found.setdefault(contact_id, set()).add(value)
-    return found
-
-
-def _may_merge(customers: dict[int, set[str]], a: int, b: int, claimed: set[str]) -> bool:
-    # Two contacts the shop itself knows by different customer ids are two people sharing, say, a
-    # phone: keep them apart. `claimed` is a customer id `a` is about to receive.
-    ext_a = customers.get(a, set()) | claimed
-    ext_b = customers.get(b, set())
-    return not (ext_a and ext_b and not ext_a & ext_b)
 
 
 def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str = "api") -> int:
