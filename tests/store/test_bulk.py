@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recoms.store import bulk
+from recoms.services.accounts import create_account
+from recoms.store import activity, bulk
 from tests.conftest import POSTGRES
 
 TEXT = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
@@ -57,3 +60,39 @@ def test_a_value_too_long_for_its_column_fails_as_an_insert_would(platform):
         with platform.engine.begin() as conn:
             bulk.insert_rows(conn, "interactions", columns, [row])
             assert conn.exec_driver_sql("DELETE FROM interactions WHERE account_id = 9100000").rowcount == 1
+
+
+@pytest.mark.parametrize("count", [2, bulk.COPY_FROM + 3])  # the parts in one statement; one part by COPY
+def test_rows_for_several_tables_are_stored_together_as_given(platform, count):
+    """A group commit's new visitor, identifiers, carts (one replaced) and interactions, as one write."""
+    account = create_account(platform.engine, f"together-{uuid.uuid4().hex[:6]}")["account_id"]
+    contact_id = 9_200_000_000 + count
+    interactions = [(account, contact_id, 1, f"p'{i}\\", None, i, 1.0, None, None, None) for i in range(count)]
+    with platform.engine.begin() as conn:
+        bulk.insert_rows(conn, "carts", ("account_id", "contact_id", "lines", "updated_at"),
+                         [(account, contact_id, '[{"product_id": "old"}]', 1)])
+        bulk.insert_together(conn, [
+            bulk.Rows("contacts", ("id", "account_id", "attributes", "created_at", "updated_at"),
+                      [(contact_id, account, "{}", 5, 5)]),
+            bulk.Rows("contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at", "verified"),
+                      [(account, "cookie", 'c"1', contact_id, 5, True),
+                       (account, "email", "é@x", contact_id, 5, False)]),
+            bulk.Rows("carts", ("account_id", "contact_id", "lines", "updated_at"),
+                      [(account, contact_id, '[{"product_id": "new"}]', 6), (account, contact_id + 1, "[]", 6)],
+                      "ON CONFLICT (account_id, contact_id) DO UPDATE SET lines = excluded.lines"),
+            bulk.Rows("orders", ("account_id", "order_number"), []),  # nothing to write: left out
+            bulk.Rows("interactions", ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity",
+                                       "price", "order_number", "origin_contact_id"), interactions),
+        ])
+        q = conn.exec_driver_sql
+        assert q(f"SELECT id FROM contacts WHERE account_id = {account}").scalars().all() == [contact_id]
+        assert sorted(q(f"SELECT kind, value, verified FROM contact_identifiers WHERE account_id = {account}")
+                      .all()) == [("cookie", 'c"1', True), ("email", "é@x", False)]
+        assert {c: [line["product_id"] for line in lines]
+                for c, lines in activity.carts_of(conn, account, [contact_id, contact_id + 1]).items()} == {
+            contact_id: ["new"], contact_id + 1: []}
+        stored = q(f"SELECT account_id, contact_id, kind, product_id, category, ts, quantity, price, order_number, "
+                   f"origin_contact_id FROM interactions WHERE account_id = {account} ORDER BY ts").all()
+        assert [tuple(r) for r in stored] == interactions
+        for table in ("contacts", "contact_identifiers", "carts", "interactions"):
+            q(f"DELETE FROM {table} WHERE account_id = {account}")

@@ -28,17 +28,18 @@ def test_the_wal_starts_over_under_steady_writes(tmp_path, monkeypatch):
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        longest = 0
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
+        # Until the WAL has started over (its frames fell) with writes going on; a loaded machine may
+        # need several tries of the restarting checkpoint, which gives up when the writer does not pause.
+        restarted, last = False, 0
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (restarted and written > 1000):
             time.sleep(0.1)
-            longest = max(longest, db.checkpoint(engine)[0])
+            frames = db.checkpoint(engine)[0]
+            restarted, last = restarted or frames < last, frames
     finally:
         stop.set()
         writer.join()
-    assert written > 1000
-    # Each write appends about three frames: a WAL never started over holds them all (3x `written`).
-    assert longest < written
+    assert written > 1000 and restarted
     assert writes.execute("SELECT count(*) FROM t", ()) == [(written,)]
     writes.close()
     engine.dispose()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from recoms.services.accounts import create_account
 from recoms.store import activity, claims, contacts, merges
+from recoms.store.bulk import insert_rows
 from recoms.store.tables import carts, contact_identifiers, contact_merges, events, interactions, orders
 
 ci = contact_identifiers
@@ -51,7 +52,7 @@ def history(conn, account: int, contact: int, product: str, order: str | None = 
     activity.insert_events(conn, [{"account_id": account, "contact_id": contact, "type": "ProductPage",
                                    "source": "api", "ts": 1, "payload": {"p": product}, "received_at": 1}])
     if order:
-        activity.insert_order_rows(conn, [[account, contact, order, "created", 10.0, 1, 1, None]])
+        insert_rows(conn, "orders", activity.ORDER_COLUMNS, [[account, contact, order, "created", 10.0, 1, 1, None]])
 
 
 def test_a_claim_attaches_device_ids_verified_and_customer_ids_unverified(conn, account):
@@ -90,6 +91,28 @@ def test_a_verified_call_adopts_a_claimed_identifier(conn, account):
     own = contacts.resolve_claimed(conn, account, {"cookie": "d", "email": "d@x.test"})
     assert contacts.resolve(conn, account, {"cookie": "d", "email": "d@x.test"}) == own
     assert identifiers(conn, account, own) == {("cookie", "d", True), ("email", "d@x.test", True)}
+
+
+def test_a_contact_named_by_two_of_the_identifiers_is_merged_once(conn, account):
+    customer = contacts.resolve(conn, account, {"external_id": "c-1"})
+    device = contacts.resolve(conn, account, {"email": "two@shop.test", "phone": "380501112233"})
+    seen: list[tuple[int, int]] = []
+    found = contacts.resolve(conn, account, {"external_id": "c-1", "email": "two@shop.test", "phone": "380501112233",
+                                             "cookie": "new"}, on_merge=lambda *pair: seen.append(pair))
+    assert found == customer and seen == [(device, customer)]
+    assert [m["loserId"] for m in merges.of(conn, account, [customer])] == [device]
+    assert identifiers(conn, account, customer) == {
+        ("external_id", "c-1", True), ("email", "two@shop.test", True), ("phone", "380501112233", True),
+        ("cookie", "new", True)}
+
+
+def test_the_holders_a_caller_passes_are_the_holders_afterwards(conn, account):
+    customer = contacts.resolve(conn, account, {"external_id": "c-1", "email": "one@shop.test"})
+    passed = {"external_id": contacts.Held(customer, True), "email": contacts.Held(customer, True)}
+    contacts.resolve(conn, account, {"external_id": "c-1", "email": "one@shop.test", "pseudo_id": "app"}, held=passed)
+    assert passed == {kind: contacts.Held(customer, True) for kind in ("external_id", "email", "pseudo_id")}
+    assert identifiers(conn, account, customer) == {
+        ("external_id", "c-1", True), ("email", "one@shop.test", True), ("pseudo_id", "app", True)}
 
 
 def test_claims_for_training_follow_merges_and_the_newest_claim(conn, account):

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.store import activity, claims, contacts, products, recom_events
-from recoms.store.bulk import insert_rows
+from recoms.store.bulk import Rows, insert_together
 from recoms.store.db import now_ms
 
 Pair = tuple[str, str]
@@ -98,12 +98,11 @@ class AccountState:
         self.carts[contact_id] = lines
         self.dirty_carts.add(contact_id)
 
-    def write_carts(self, conn: sa.Connection, only: set[int] | None = None) -> None:
-        """The carts changed here (`only`: of these contacts)."""
-        written = self.dirty_carts if only is None else self.dirty_carts & only
-        if written:
-            activity.set_carts(conn, self.account_id, {c: self.carts[c] for c in written})
-            self.dirty_carts -= written
+    def cart_rows(self, only: set[int] | None = None) -> Rows:
+        """The carts changed here (`only`: of these contacts), to write now."""
+        written = set(self.dirty_carts) if only is None else self.dirty_carts & only
+        self.dirty_carts -= written
+        return activity.cart_rows(self.account_id, {c: self.carts[c] for c in written})
 
 
 class Pending:
@@ -207,12 +206,11 @@ class Pending:
         held here follow a merge: `merged`). `involved`: the only contacts it may read, merge or attach to
         (None: any). SQLite's contacts go in whatever it touches: the slow path may make contacts of its
         own, numbered after the stored ones (its next id is read again)."""
+        parts = []
         if involved is None or self.conn.dialect.name == "sqlite" or self._holds_any(involved):
-            self.write_contacts()
+            parts = self._contact_rows()
             self._next_id = None
-        for state in self.accounts.values():
-            if state.dirty_carts:
-                state.write_carts(self.conn, involved)
+        insert_together(self.conn, parts + [state.cart_rows(involved) for state in self.accounts.values()])
 
     def _holds_any(self, contact_ids: set[int]) -> bool:
         """Whether a new contact or identifier held here belongs to one of these contacts."""
@@ -239,21 +237,21 @@ class Pending:
             if row["contact_id"] == loser:
                 row["contact_id"] = winner
 
-    def write_contacts(self) -> None:
-        insert_rows(self.conn, "contacts", ("id", "account_id", "attributes", "created_at", "updated_at"),
-                    self.contacts)
-        insert_rows(self.conn, "contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at",
-                                                       "verified"), self.identifiers)
+    def _contact_rows(self) -> list[Rows]:
+        """The new contacts and identifiers, to write now."""
+        parts = [Rows("contacts", ("id", "account_id", "attributes", "created_at", "updated_at"), self.contacts),
+                 Rows("contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at", "verified"),
+                      self.identifiers)]
         self.contacts, self.identifiers = [], []
+        return parts
 
     def write_rows(self) -> None:
-        self.write_contacts()
-        for state in self.accounts.values():
-            if state.dirty_carts:
-                state.write_carts(self.conn)
-        activity.insert_event_rows(self.conn, self.events)
-        activity.insert_interaction_rows(self.conn, self.interactions)
-        activity.insert_order_rows(self.conn, self.orders)
+        """Everything held here: one statement for a few rows of each kind (PostgreSQL)."""
+        insert_together(self.conn, [
+            *self._contact_rows(), *(state.cart_rows() for state in self.accounts.values()),
+            Rows("events", activity.EVENT_COLUMNS, self.events),
+            Rows("interactions", activity.INTERACTION_COLUMNS, self.interactions),
+            Rows("orders", activity.ORDER_COLUMNS, self.orders)])
         for account_id, rows in self.recom_events.items():
             recom_events.insert_known(self.conn, account_id, rows)
         claims.add_many(self.conn, self.claims)

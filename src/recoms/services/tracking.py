@@ -74,6 +74,7 @@ class _Request:
         self.state = pending.account(account_id)
         self.account_id, self.source = account_id, source
         self.verified = source in VERIFIED_SOURCES
+        self.held_known = False  # the last slow path left the identifiers it resolved known (`_link`)
 
     def contact_for(self, ev: TrackedEvent) -> int | None:
         if ev.contact_id is None:
@@ -173,11 +174,13 @@ class _Request:
         state.lookup(self.conn, ids.items())
         touched = state.holders(ids.items())
         self.pending.before_slow_path(None if named_contact else touched | {own} - {None})
+        self.held_known = False
         try:
             found = resolve()
             return found
         finally:
-            state.refresh(self.conn, ids.items())
+            if not self.held_known:  # a claim, or a failure: read them
+                state.refresh(self.conn, ids.items())
             state.forget_customers(touched | state.holders(ids.items()) | {found})
 
     def _resolve(self, ev: TrackedEvent) -> int | None:
@@ -208,12 +211,17 @@ class _Request:
     def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         if self.verified:
             # What this transaction knows of the identifiers is what is stored (the slow path wrote its rows).
+            # resolve keeps `held` true: the transaction knows who holds the identifiers without reading
+            # them back (a merge re-points the loser's others: `merged`).
             state = self.state
             state.lookup(self.conn, ids.items())
-            held = {kind: state.held[(kind, value)] for kind, value in ids.items()}
-            return contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source,
-                                    held={kind: h for kind, h in held.items() if h is not None},
-                                    known_customers=state.customer)
+            held = {kind: h for kind, value in ids.items() if (h := state.held[(kind, value)]) is not None}
+            found = contacts.resolve(self.conn, self.account_id, ids, on_merge=self.merged, caller=self.source,
+                                     held=held, known_customers=state.customer)
+            state.held.update({(kind, ids[kind]): h for kind, h in held.items()})
+            state.resolved.clear()
+            self.held_known = True
+            return found
         return contacts.resolve_claimed(self.conn, self.account_id, ids, own=own)
 
     def merged(self, loser: int, winner: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ import orjson
 import sqlalchemy as sa
 
 from recoms.recommenders.base import PURCHASE
-from recoms.store.bulk import insert_rows, one_of, text_array, unnest_insert
+from recoms.store.bulk import Rows, insert_together, one_of
 from recoms.store.contacts import live_contact_sql
 from recoms.store.db import DriverConnections, now_ms
 from recoms.store.tables import carts, events, interactions, orders
@@ -34,14 +34,6 @@ EVENT_COLUMNS = ("account_id", "contact_id", "type", "source", "ts", "payload", 
                  "origin_contact_id")
 INTERACTION_COLUMNS = ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity", "price",
                        "order_number", "origin_contact_id")
-
-
-def insert_event_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:
-    insert_rows(conn, "events", EVENT_COLUMNS, rows)
-
-
-def insert_interaction_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:
-    insert_rows(conn, "interactions", INTERACTION_COLUMNS, rows)
 
 
 def json_text(value: Any) -> str:
@@ -70,17 +62,16 @@ CART_REPLACE = ("ON CONFLICT (account_id, contact_id) DO UPDATE SET lines = excl
                 "updated_at = excluded.updated_at")
 
 
+def cart_rows(account_id: int, lines_by_contact: dict[int, list[dict[str, Any]]]) -> Rows:
+    """Many carts replaced at once (`insert_together`)."""
+    now = now_ms()
+    return Rows("carts", CART_COLUMNS, [(account_id, contact_id, json_text(items), now)
+                                        for contact_id, items in lines_by_contact.items()], CART_REPLACE)
+
+
 def set_carts(conn: sa.Connection, account_id: int, lines_by_contact: dict[int, list[dict[str, Any]]]) -> None:
     """Replace many carts at once: one statement (PostgreSQL: from text arrays; SQLite: one executemany)."""
-    if not lines_by_contact:
-        return
-    now = now_ms()
-    rows = [(account_id, contact_id, json_text(items), now) for contact_id, items in lines_by_contact.items()]
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"{unnest_insert('carts', CART_COLUMNS)} {CART_REPLACE}",
-                             tuple(text_array(column) for column in zip(*rows, strict=True)))
-    else:
-        conn.exec_driver_sql(f"INSERT INTO carts ({', '.join(CART_COLUMNS)}) VALUES (?, ?, ?, ?) {CART_REPLACE}", rows)
+    insert_together(conn, [cart_rows(account_id, lines_by_contact)])
 
 
 def known_event_keys(conn: sa.Connection, account_id: int, keys: list[str]) -> set[str]:
@@ -108,11 +99,6 @@ def set_cart(conn: sa.Connection, account_id: int, contact_id: int, items: list[
 
 ORDER_COLUMNS = ("account_id", "contact_id", "order_number", "status", "total", "ts", "updated_at",
                  "origin_contact_id")  # contact second and origin last, as in events and interactions
-
-
-def insert_order_rows(conn: sa.Connection, rows: Sequence[Sequence]) -> None:
-    """New orders (ORDER_COLUMNS; the caller checked that their numbers are not stored: `known_orders`)."""
-    insert_rows(conn, "orders", ORDER_COLUMNS, rows)
 
 
 def known_orders(conn: sa.Connection, account_id: int, numbers: Iterable[str]) -> set[str]:

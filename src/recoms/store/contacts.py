@@ -158,7 +158,8 @@ def resolve(
     `on_merge(loser, winner)` is told of every merge (callers holding contact ids re-point them); each
     merge is recorded with `caller` and the kind of identifier that linked the two. A caller that knows who
     holds the identifiers (`held`, by kind: the stored state) and whether some contacts hold a customer id
-    (`known_customers`) saves the statements that would read them.
+    (`known_customers`) saves the statements that would read them; its `held` is updated to who holds the
+    identifiers afterwards.
     """
     if not create:
         return lookup(conn, account_id, ids)
@@ -178,14 +179,16 @@ def resolve(
         primary = None  # another customer sharing an email or phone: a contact of its own
     if primary is None:
         primary = create_contact(conn, account_id)
+    merged_away: set[int] = set()
     for kind in KINDS:
         other = found.get(kind)
         # Two contacts the shop itself knows by customer ids (a customer id is held by one contact only, so
         # theirs differ) are two people sharing, say, a phone: kept apart. So is a contact about to get
         # a customer id from one that has one.
-        if other is not None and other != primary and not (
+        if other is not None and other != primary and other not in merged_away and not (
                 (customers.get(primary) or new_customer_id) and customers.get(other)):
             merges.merge(conn, account_id, loser=other, winner=primary, reason=f"{caller}: {kind}")
+            merged_away.add(other)  # once, whichever of its identifiers named it
             customers[primary] = customers.get(primary) or customers.pop(other, False)
             if on_merge is not None:
                 on_merge(other, primary)
@@ -197,6 +200,10 @@ def resolve(
             conn.execute(ci.update().where(ci.c.account_id == account_id, ci.c.kind == kind,
                                            ci.c.value == ids[kind]).values(contact_id=primary, verified=True))
             claims.add(conn, account_id, h.contact_id, primary)
+    for kind in ids:  # who holds them now: the caller's `held` is kept true
+        h = held.get(kind)
+        if h is None or not h.verified or h.contact_id == primary or h.contact_id in merged_away:
+            held[kind] = Held(primary, True)
     return primary
 
 
