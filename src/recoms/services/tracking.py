@@ -366,7 +366,7 @@ def _apply_guarded(pending: Pending, request: _Request, ev: TrackedEvent, text: 
     rolled back on its own, with what this transaction knew of identifiers as it was before it."""
     pending.write_rows()  # nothing of earlier events may be inside the savepoint, nor follow a merge it undoes
     state = request.state
-    held = dict(state.held)
+    held = state.held.copy()
     try:
         with pending.conn.begin_nested():
             contact_id = request.contact_for(ev) if ev.ids or ev.contact_id is not None else None

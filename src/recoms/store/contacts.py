@@ -47,9 +47,10 @@ class Held(NamedTuple):
 
 HELD_CHUNK = 400  # identifiers a statement on SQLite: 801 parameters, under its historic limit of 999
 
-# PostgreSQL: the pairs as two text arrays, so that the statement's text is the same for any number of
-# them (psycopg prepares a statement run five times: a VALUES list per count made it prepare, and evict,
-# a statement for nearly every batch). One probe of the key a pair: LATERAL with LIMIT 1 (it is unique).
+# PostgreSQL, a batch's identifiers: the pairs as two text arrays, so that the statement's text is the same
+# for any number of them (psycopg prepares a statement run five times: a VALUES list per count made it
+# prepare, and evict, a statement for nearly every batch). One probe of the key a pair: LATERAL with
+# LIMIT 1 (it is unique).
 HELD_POSTGRES = (
     "SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM unnest(%s::text[], %s::text[]) "
     "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
@@ -64,12 +65,17 @@ def held_query(pairs: list[tuple[str, str]], account_id: int, paramstyle: str) -
     down as the contacts grow), and PostgreSQL hash-joins a long list against a scan of them.
     tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL.
     """
+    flat = (*(v for pair in pairs for v in pair), account_id)
     if paramstyle == "qmark":
         rows = ", ".join(["(?, ?)"] * len(pairs))
         return (f"WITH wanted (kind, value) AS (VALUES {rows}) "
                 "SELECT ci.kind, ci.value, ci.contact_id, ci.verified FROM wanted JOIN contact_identifiers AS ci "
-                "ON ci.account_id = ? AND ci.kind = wanted.kind AND ci.value = wanted.value",
-                (*(v for pair in pairs for v in pair), account_id))
+                "ON ci.account_id = ? AND ci.kind = wanted.kind AND ci.value = wanted.value", flat)
+    if len(pairs) <= len(KINDS):  # an event's or a request's own (the hot path's): a VALUES list is quicker
+        rows = ", ".join(["(%s, %s)"] * len(pairs))
+        return (f"SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM (VALUES {rows}) "
+                "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
+                "WHERE account_id = %s AND kind = wanted.kind AND value = wanted.value LIMIT 1) AS ci", flat)
     return HELD_POSTGRES, (text_array([kind for kind, _ in pairs]), text_array([value for _, value in pairs]),
                            account_id)
 
