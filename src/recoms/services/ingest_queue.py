@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from recoms.services.off_loop import BatchThread
 from recoms.services.tracking import IngestResult, ParsedEvents, ingest, parse_events, store_requests
+from recoms.store import bulk_load
 
 MAX_GROUP_EVENTS = 5000  # one transaction holds at most this many events (a few milliseconds of work)
 INLINE_PARSE = 20
@@ -79,6 +80,7 @@ class IngestQueue:
         for attempt in (1, 2):
             if self._conn is None or self._conn_pid != os.getpid():
                 self._conn, self._conn_pid = self.engine.connect(), os.getpid()
+                bulk_load.plan_each_statement(self._conn)
             try:
                 with self._conn.begin():
                     return store_requests(self._conn, requests)

@@ -1,5 +1,5 @@
-"""A connection set up for a long bulk load (`recoms events import`), and the planner's statistics kept
-up with the tables it grows."""
+"""Connections that write in bulk (the group-commit writer, `recoms events import`): set up for it, and the
+planner's statistics kept up with the tables they grow."""
 
 from __future__ import annotations
 
@@ -21,34 +21,36 @@ def roomy_cache(conn: sa.Connection) -> None:
         conn.commit()
 
 
+def plan_each_statement(conn: sa.Connection) -> None:
+    """PostgreSQL: psycopg prepares a statement it has run five times, and the server may then keep a
+    plan made for the tables as they were (a fresh store's, near empty): the group-commit writer's
+    identity lookups and merges stayed scans while the tables grew (tracking in batches of 100 fell from
+    15,900 to 8,000 events/s once their statements no longer changed text with their row counts; planned
+    each time, 21,500). Its statements are planned for their parameters and the tables as they are."""
+    if conn.dialect.name == "postgresql":
+        conn.connection.driver_connection.prepare_threshold = None
+
+
 class Statistics:
-    """PostgreSQL plans a statement by the table's statistics, and psycopg keeps the plan of a statement it
-    ran five times. A fresh store has none until autovacuum's next round (a minute or more): the identity
-    lookups were planned for empty tables, as scans, and stayed so while the import grew them (a customer
-    id check took 3-6 ms instead of 0.02). Each time the events loaded since the last ANALYZE reach what
-    the table held then, the grown tables are analyzed (a dozen times for a million events into a new
-    store; never for a store already much larger than the import), which also drops the kept plans."""
+    """PostgreSQL plans a statement by the tables' statistics, which autovacuum refreshes only once a tenth
+    of a table has changed (and a minute or more later). An import into a fresh store, or into a new
+    account of a large one (its id then in no statistics: "a few rows"), had the identity lookups and the
+    merges planned for an account of no rows, by whichever index starts with the account: each merge then
+    read every interaction of the account (100 ms at a million events) and psycopg kept such plans. So the
+    grown tables are analyzed after the first chunk and each time the import has doubled what it loaded
+    (a dozen times for a million events; an ANALYZE samples, at most 30,000 rows a table)."""
+
+    FIRST = 5_000  # events loaded before the first ANALYZE
 
     def __init__(self, conn: sa.Connection) -> None:
         self.postgres = conn.dialect.name == "postgresql"
-        self.loaded = 0
-        self.next_at = self._analyzed_rows(conn)
-
-    def _analyzed_rows(self, conn: sa.Connection) -> int:
-        """The events table's rows as of its last ANALYZE (0: never analyzed, or SQLite)."""
-        if not self.postgres:
-            return 0
-        rows = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'events'::regclass").scalar()
-        conn.commit()
-        return max(0, int(rows or 0))
+        self.loaded, self.next_at = 0, self.FIRST
 
     def loaded_rows(self, conn: sa.Connection, events: int) -> None:
-        """`events` more are committed: analyze when the events table has doubled since the last time."""
-        if not self.postgres:
-            return
+        """`events` more are committed: analyze when the import has doubled what it had loaded."""
         self.loaded += events
-        if self.loaded <= self.next_at:
+        if not self.postgres or self.loaded < self.next_at:
             return
         conn.exec_driver_sql(f"ANALYZE {', '.join(GROWN)}")
         conn.commit()
-        self.loaded, self.next_at = 0, self._analyzed_rows(conn)
+        self.next_at = 2 * self.loaded
