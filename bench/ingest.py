@@ -10,7 +10,7 @@ and a catalog, then:
   body from a generated set (visitors new and returning, product views, carts, orders). Events/s counts
   acknowledged events (2xx answers); afterwards the store must hold at least as many ("durable").
 - import: `recoms events import` of a generated history (time-ordered sessions: a new visitor per
-  anonymous session, so the contacts grow through the file as in a shop's history) into a fresh account;
+  anonymous session, so the contacts grow through the file as in a shop's history) into a fresh store;
   the rate is reported over the first and the last tenth of the file (flat as the contacts grow?).
 Prints, and with --write stores in docs/performance.md, medians over the rounds; `uptime` load is noted.
 """
@@ -338,11 +338,19 @@ def import_round(env: dict[str, str], path: Path, n_events: int) -> dict:
             "load": loadavg, "load_after": load()}
 
 
-def imports(backend: str, env: dict[str, str], args) -> list[dict]:
+def imports(backend: str, args) -> list[dict]:
+    """Each round into a store of its own (a shop's first import of its history): the same measurement
+    each time, not one into a store that the rounds before have grown."""
     path = history_file(args.import_events)
     rounds = []
     for _ in range(args.rounds):
-        r = import_round(env, path, args.import_events)
+        with tempfile.TemporaryDirectory(prefix="recoms-bench-import-") as tmp:
+            env, drop = store_env(backend, Path(tmp))
+            try:
+                r = import_round(env, path, args.import_events)
+            finally:
+                if drop is not None:
+                    drop()
         rounds.append(r)
         print(f"  [{backend}] import of {args.import_events:,} events: {r['rate']:,.0f} events/s overall, "
               f"{r['first']:,.0f} over the first tenth, {r['last']:,.0f} over the last; {r['errors']} errors; "
@@ -400,16 +408,16 @@ def main() -> None:
     parts = {p.strip() for p in args.parts.split(",")}
     rows = []
     for backend in (b.strip() for b in args.backends.split(",")):
-        with tempfile.TemporaryDirectory(prefix="recoms-bench-ingest-") as tmp:
-            env, drop = store_env(backend, Path(tmp))
-            try:
-                if "tracking" in parts:
+        if "tracking" in parts:
+            with tempfile.TemporaryDirectory(prefix="recoms-bench-ingest-") as tmp:
+                env, drop = store_env(backend, Path(tmp))
+                try:
                     rows += tracking(backend, env, args, Path(tmp))
-                if "import" in parts:
-                    rows += imports(backend, env, args)
-            finally:
-                if drop is not None:
-                    drop()
+                finally:
+                    if drop is not None:
+                        drop()
+        if "import" in parts:
+            rows += imports(backend, args)
     table = "\n".join([HEADER, *map(format_row, rows)])
     machine = (f"{os.cpu_count()} cores; `recoms serve` with {args.workers} worker(s), wrk -t{args.threads} "
                f"-c{args.connections} -d{args.seconds}s on the same cores; medians of {args.rounds} rounds; "

@@ -210,9 +210,9 @@ class _Request:
 
     def _link(self, ids: dict[str, str], own: int | None = None) -> int | None:
         if self.verified:
-            # What this transaction knows of the identifiers is what is stored (the slow path wrote its rows).
-            # resolve keeps `held` true: the transaction knows who holds the identifiers without reading
-            # them back (a merge re-points the loser's others: `merged`).
+            # What this transaction knows of the identifiers is what is stored (the slow path wrote its rows),
+            # and resolve keeps `held` true: no reading them before or after (a merge re-points the loser's
+            # other identifiers: `merged`).
             state = self.state
             state.lookup(self.conn, ids.items())
             held = {kind: h for kind, value in ids.items() if (h := state.held[(kind, value)]) is not None}
