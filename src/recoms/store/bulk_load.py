@@ -39,7 +39,7 @@ class Statistics:
     index starts with the account: each merge read every interaction of the account (100 ms at a million
     events). So the grown tables are analyzed after the first chunk (the account is in the statistics
     then), and again whenever the import has doubled what it loaded while that is more than the tables
-    held at the last analysis (a fresh store: a dozen times for a million events; a large one: once)."""
+    held at the last analysis (a fresh store: eight times for a million events; a large one: once)."""
 
     FIRST = 5_000  # events loaded before the first ANALYZE
 
