@@ -54,9 +54,11 @@ def insert_together(conn: sa.Connection, parts: Sequence[Rows]) -> None:
         for part in parts:
             insert_rows(conn, part.table, part.columns, part.rows, part.conflict)
         return
-    few = [part for part in parts if len(part.rows) < COPY_FROM or part.conflict]
+    few: list[Rows] = []
     for part in parts:
-        if part not in few:
+        if len(part.rows) < COPY_FROM or part.conflict:
+            few.append(part)
+        else:
             insert_rows(conn, part.table, part.columns, part.rows)
     if len(few) == 1:
         insert_rows(conn, few[0].table, few[0].columns, few[0].rows, few[0].conflict)

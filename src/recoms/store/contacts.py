@@ -65,19 +65,20 @@ def held_query(pairs: list[tuple[str, str]], account_id: int, paramstyle: str) -
     down as the contacts grow), and PostgreSQL hash-joins a long list against a scan of them.
     tests/store/test_identity_plan.py pins the plan on SQLite and PostgreSQL.
     """
+    if paramstyle != "qmark" and len(pairs) > len(KINDS):
+        return HELD_POSTGRES, (text_array([kind for kind, _ in pairs]), text_array([value for _, value in pairs]),
+                               account_id)
     flat = (*(v for pair in pairs for v in pair), account_id)
     if paramstyle == "qmark":
         rows = ", ".join(["(?, ?)"] * len(pairs))
         return (f"WITH wanted (kind, value) AS (VALUES {rows}) "
                 "SELECT ci.kind, ci.value, ci.contact_id, ci.verified FROM wanted JOIN contact_identifiers AS ci "
                 "ON ci.account_id = ? AND ci.kind = wanted.kind AND ci.value = wanted.value", flat)
-    if len(pairs) <= len(KINDS):  # an event's or a request's own (the hot path's): a VALUES list is quicker
-        rows = ", ".join(["(%s, %s)"] * len(pairs))
-        return (f"SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM (VALUES {rows}) "
-                "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
-                "WHERE account_id = %s AND kind = wanted.kind AND value = wanted.value LIMIT 1) AS ci", flat)
-    return HELD_POSTGRES, (text_array([kind for kind, _ in pairs]), text_array([value for _, value in pairs]),
-                           account_id)
+    # An event's or a request's own handful (the hot path's): a VALUES list is quicker than arrays.
+    rows = ", ".join(["(%s, %s)"] * len(pairs))
+    return (f"SELECT wanted.kind, wanted.value, ci.contact_id, ci.verified FROM (VALUES {rows}) "
+            "AS wanted (kind, value), LATERAL (SELECT contact_id, verified FROM contact_identifiers "
+            "WHERE account_id = %s AND kind = wanted.kind AND value = wanted.value LIMIT 1) AS ci", flat)
 
 
 def held_many(conn: sa.Connection, account_id: int, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Held]:
