@@ -27,39 +27,6 @@ def move_sql(table: str, winner: str, loser: str, account: str) -> str:
             f"WHERE account_id = {account} AND contact_id = {loser}")
 
 
-def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
-    """Move everything of `loser` to `winner`; `loser` remains as a pointer. The merge's record id.
-
-    The plain updates go through the driver: imports merge a returning customer's new device into its
-    contact once per device, and SQLAlchemy's statement building cost more than the updates."""
-    if conn.dialect.name == "postgresql":
-        return _merge_postgres(conn, account_id, loser, winner, reason)
-    m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    for table in MOVED:
-        conn.exec_driver_sql(move_sql(table.name, m, m, m), (winner, loser, account_id, loser))
-    loser_cart = _cart(conn, account_id, loser)
-    cart_moved = loser_cart is not None and _cart(conn, account_id, winner) is None
-    if cart_moved:
-        conn.execute(carts.update().where(carts.c.account_id == account_id, carts.c.contact_id == loser)
-                     .values(contact_id=winner))
-    elif loser_cart is not None:
-        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == loser))
-    attrs = _attributes(conn, account_id, [loser, winner])
-    now = now_ms()
-    if attrs.get(loser):
-        conn.execute(contacts.update().where(contacts.c.id == winner)
-                     .values(attributes={**attrs[loser], **attrs.get(winner, {})}, updated_at=now))
-    # The loser and the contacts merged into it point at the winner (flat). Two statements: an OR of the
-    # two makes SQLite scan the account's contacts, and a merge per new customer made imports quadratic.
-    for which in ("id", "merged_into"):
-        conn.exec_driver_sql(f"UPDATE contacts SET merged_into = {m}, updated_at = {m} WHERE account_id = {m} "
-                             f"AND {which} = {m}", (winner, now, account_id, loser))
-    undo = {"winner_attributes": attrs.get(winner, {}), "loser_cart": loser_cart, "cart_moved": cart_moved}
-    return conn.execute(cm.insert().values(
-        account_id=account_id, loser_id=loser, winner_id=winner, reason=reason[:200], created_at=now, undo=undo,
-    )).inserted_primary_key[0]
-
-
 # `merge` in one round trip: the statements of the SQLite path as data-modifying CTEs. They all see the
 # database as it was before the statement, which is what the SQLite path reads before it writes (the
 # carts and attributes of both contacts), and each updates rows of its own.
@@ -96,6 +63,39 @@ def _merge_postgres(conn: sa.Connection, account_id: int, loser: int, winner: in
     return conn.exec_driver_sql(MERGE_POSTGRES, {
         "account": account_id, "loser": loser, "winner": winner, "reason": reason[:200], "now": now_ms(),
     }).scalar_one()
+
+
+def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
+    """Move everything of `loser` to `winner`; `loser` remains as a pointer. The merge's record id.
+
+    The plain updates go through the driver: imports merge a returning customer's new device into its
+    contact once per device, and SQLAlchemy's statement building cost more than the updates."""
+    if conn.dialect.name == "postgresql":
+        return _merge_postgres(conn, account_id, loser, winner, reason)
+    m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    for table in MOVED:
+        conn.exec_driver_sql(move_sql(table.name, m, m, m), (winner, loser, account_id, loser))
+    loser_cart = _cart(conn, account_id, loser)
+    cart_moved = loser_cart is not None and _cart(conn, account_id, winner) is None
+    if cart_moved:
+        conn.execute(carts.update().where(carts.c.account_id == account_id, carts.c.contact_id == loser)
+                     .values(contact_id=winner))
+    elif loser_cart is not None:
+        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == loser))
+    attrs = _attributes(conn, account_id, [loser, winner])
+    now = now_ms()
+    if attrs.get(loser):
+        conn.execute(contacts.update().where(contacts.c.id == winner)
+                     .values(attributes={**attrs[loser], **attrs.get(winner, {})}, updated_at=now))
+    # The loser and the contacts merged into it point at the winner (flat). Two statements: an OR of the
+    # two makes SQLite scan the account's contacts, and a merge per new customer made imports quadratic.
+    for which in ("id", "merged_into"):
+        conn.exec_driver_sql(f"UPDATE contacts SET merged_into = {m}, updated_at = {m} WHERE account_id = {m} "
+                             f"AND {which} = {m}", (winner, now, account_id, loser))
+    undo = {"winner_attributes": attrs.get(winner, {}), "loser_cart": loser_cart, "cart_moved": cart_moved}
+    return conn.execute(cm.insert().values(
+        account_id=account_id, loser_id=loser, winner_id=winner, reason=reason[:200], created_at=now, undo=undo,
+    )).inserted_primary_key[0]
 
 
 def _cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]] | None:
