@@ -112,7 +112,9 @@ events = sa.Table(
     # The client's id for the event (the platform's event GUIDs): a retried batch does not store it twice.
     sa.Column("event_key", sa.String(100), nullable=True),
     sa.Index("ix_events_account_contact_ts", "account_id", "contact_id", "ts"),
-    sa.Index("ux_events_account_event_key", "account_id", "event_key", unique=True),
+    # Most events carry no key: only those that do are indexed (migration 0010).
+    sa.Index("ux_events_account_event_key", "account_id", "event_key", unique=True,
+             postgresql_where=sa.text("event_key IS NOT NULL"), sqlite_where=sa.text("event_key IS NOT NULL")),
 )
 
 # What the recommenders learn from: one row per (contact, product, kind) occurrence.
