@@ -6,9 +6,11 @@ import threading
 
 import sqlalchemy as sa
 
+from recoms.domain.product import Product
 from recoms.services.ingest_queue import IngestQueue
 from recoms.services.tracking import parse_events
-from recoms.store.tables import events
+from recoms.store.products import upsert_products
+from recoms.store.tables import carts, contact_identifiers, events, products
 from tests.conftest import envelope
 
 
@@ -43,3 +45,60 @@ def test_one_bad_request_in_a_group_does_not_fail_the_others(shop, platform):
     assert good.result(10).accepted == 1
     assert bad.result(10).accepted == 0 and "no visitor identifier" in bad.result(10).errors[0]["reason"]
     queue.stop()
+
+
+def test_each_group_is_committed_with_its_new_visitors_carts_and_price_patches(shop, platform):
+    """The writer keeps contact ids taken ahead from group to group, and on PostgreSQL opens each group's
+    transaction with its lookups and commits it with its last writes: every group is stored and
+    committed, and every new visitor is a contact of its own."""
+    with platform.engine.begin() as conn:
+        upsert_products(conn, shop.account_id, [Product(id="P1", name="One", price=10.0, url="https://s.example/1")],
+                        None)
+    queue = IngestQueue(platform.engine)
+    visitors = [f"group-visitor-{n}" for n in range(30)]
+    for group in range(3):
+        futures = []
+        for sc in visitors[group * 10:(group + 1) * 10]:
+            futures.append(queue.submit(shop.account_id, parse_events([
+                envelope("ProductPage", {"productKey": "P1", "price": 12.5 + group}, sc=sc),
+                envelope("StatusCart", {"Products": [{"productKey": "P1", "quantity": 2}]}, sc=sc)]), "web"))
+        assert [f.result(timeout=30).accepted for f in futures] == [2] * 10
+        with platform.engine.connect() as conn:  # another connection sees the group: it is committed
+            ci = contact_identifiers
+            holders = dict(conn.execute(sa.select(ci.c.value, ci.c.contact_id).where(
+                ci.c.account_id == shop.account_id, ci.c.kind == "cookie")).all())
+            assert sorted(holders) == sorted(visitors[:(group + 1) * 10])
+            assert len(set(holders.values())) == len(holders)  # a contact each
+            carts_stored = conn.execute(sa.select(sa.func.count()).select_from(carts).where(
+                carts.c.account_id == shop.account_id)).scalar()
+            assert carts_stored == (group + 1) * 10
+            price = conn.execute(sa.select(products.c.price).where(
+                products.c.account_id == shop.account_id, products.c.id == "P1")).scalar()
+            assert price == 12.5 + group
+    queue.stop()
+    with platform.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events).where(
+            events.c.account_id == shop.account_id)).scalar() == 60
+
+
+def test_after_the_writer_stops_every_pooled_connection_runs_transactions(shop, platform):
+    """The writer's PostgreSQL connection opens and commits transactions itself: it must not go back to
+    the pool, where the next user's statements would each commit on their own."""
+    queue = IngestQueue(platform.engine)
+    assert queue.submit(shop.account_id, parse_events([envelope("MainPage", {}, sc="pool")]), "web").result(10)
+    queue.stop()
+    engine = platform.engine
+    conns = [engine.connect() for _ in range(engine.pool.checkedin() + 1)]
+    try:
+        for conn in conns:
+            with conn.begin() as tx:
+                conn.execute(events.insert().values(
+                    account_id=shop.account_id, contact_id=None, type="MainPage", source="web", ts=1,
+                    payload={}, received_at=1, event_key="rolled-back"))
+                tx.rollback()
+    finally:
+        for conn in conns:
+            conn.close()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(events).where(
+            events.c.account_id == shop.account_id, events.c.event_key == "rolled-back")).scalar() == 0

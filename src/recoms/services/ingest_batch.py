@@ -10,13 +10,14 @@ stored ones do (`Pending.merged`), and the identifiers they touched are read bac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
-from recoms.store import activity, claims, contacts, products, recom_events
+from recoms.store import activity, claims, contacts, group_lookups, products, recom_events
 from recoms.store.bulk import Rows, insert_together
 from recoms.store.db import now_ms
 
@@ -134,10 +135,32 @@ class AccountState:
         return activity.cart_rows(self.account_id, {c: self.carts[c] for c in written})
 
 
+class ContactIds:
+    """PostgreSQL: contact ids taken from the sequence ahead, twice as many each time (16 to 1,024): a round
+    trip per many new visitors. The group-commit writer keeps one from transaction to transaction (an id
+    is handed out once, whatever becomes of its transaction; those never used are skipped for good)."""
+
+    def __init__(self) -> None:
+        self._ids: list[int] = []  # not handed out yet (the next one last)
+        self._taken = 0  # how many the last round took
+        self._pid = os.getpid()  # a forked process takes its own
+
+    def take(self, conn: sa.Connection) -> int:
+        if self._pid != os.getpid():
+            self.__init__()
+        if not self._ids:
+            self._taken = min(2 * self._taken, 1024) if self._taken else 16
+            self._ids = list(conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, %s)",
+                (self._taken,)).scalars())
+            self._ids.reverse()
+        return self._ids.pop()
+
+
 class Pending:
     """The rows of one transaction, written at its end or before a slow path reads the database."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, contact_ids: ContactIds | None = None) -> None:
         self.conn = conn
         self.received = now_ms()
         self.accounts: dict[int, AccountState] = {}
@@ -149,8 +172,7 @@ class Pending:
         self.by_contact: dict[int, list[list]] = {}  # the events, interactions and orders above, by contact
         self.recom_events: dict[int, list[dict[str, Any]]] = {}  # account -> impressions and clicks
         self.claims: set[tuple[int, int, int]] = set()  # (account, claimant, claimed), recorded once each
-        self._ids: list[int] = []  # contact ids taken for new visitors, not used yet (the next one last)
-        self._taken = 0  # how many the last round took
+        self.contact_ids = contact_ids or ContactIds()
         self._next_id: int | None = None  # SQLite: the next free contact id (this transaction writes alone)
 
     def new_contact(self, account_id: int, ids: dict[str, str]) -> int:
@@ -177,15 +199,7 @@ class Pending:
                 self._next_id = self.conn.exec_driver_sql("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts").scalar()
             self._next_id += 1
             return self._next_id - 1
-        if not self._ids:
-            # Twice as many each time (16 to 1,024): a round trip per few new visitors in an import, and
-            # few ids left unused by a small group commit (unused ones are skipped for good).
-            self._taken = min(2 * self._taken, 1024) if self._taken else 16
-            self._ids = list(self.conn.exec_driver_sql(
-                "SELECT nextval(pg_get_serial_sequence('contacts', 'id')) FROM generate_series(1, %s)",
-                (self._taken,)).scalars())
-            self._ids.reverse()
-        return self._ids.pop()
+        return self.contact_ids.take(self.conn)
 
     def add_event(self, row: list) -> None:
         self.events.append(row)
@@ -210,25 +224,21 @@ class Pending:
         return state
 
     def prefetch(self, account_id: int, wanted: Prefetch) -> None:
-        """One lookup of each kind for a whole group: identifiers, client event ids and order numbers
-        already stored, the carts of the contacts that send cart events, and whether the contacts that
-        may be given a customer id hold one."""
+        """The lookups of a whole group at once, first in its transaction (store.group_lookups): identifiers,
+        client event ids and order numbers already stored, the carts of the contacts that send cart events,
+        and whether the contacts that may be given a customer id hold one."""
         state = self.account(account_id)
-        state.lookup(self.conn, wanted.pairs)
-        new_keys = [key for key in wanted.keys if key not in state.seen_keys]
-        if new_keys:
-            state.seen_keys |= activity.known_event_keys(self.conn, account_id, new_keys)
-        new_orders = [number for number in wanted.orders if number not in state.orders]
-        if new_orders:
-            state.orders |= activity.known_orders(self.conn, account_id, new_orders)
-        holders = state.holders(wanted.cart_pairs) - state.carts.keys()
-        if holders:
-            found = activity.carts_of(self.conn, account_id, holders)
-            state.carts.update({c: found.get(c, []) for c in holders})
-        holders = state.holders(wanted.customer_pairs) - state.customer.keys()
-        if holders:
-            found_ids = contacts.with_customer_id(self.conn, account_id, holders)
-            state.customer.update({c: c in found_ids for c in holders})
+        pairs = [pair for pair in wanted.pairs if pair not in state.held]
+        found = group_lookups.look_up(
+            self.conn, account_id, pairs, [key for key in wanted.keys if key not in state.seen_keys],
+            [number for number in wanted.orders if number not in state.orders],
+            [pair for pair in wanted.cart_pairs if pair not in state.held],
+            [pair for pair in wanted.customer_pairs if pair not in state.held])
+        state.held.update({pair: found.held.get(pair) for pair in pairs})
+        state.seen_keys |= found.keys
+        state.orders |= found.orders
+        state.carts = {**found.carts, **state.carts}
+        state.customer = {**found.customers, **state.customer}
 
     def before_slow_path(self, involved: set[int] | None = None) -> None:
         """Write what a link or merge reads or moves: new visitors and their identifiers, and carts (the rows
@@ -274,16 +284,17 @@ class Pending:
         self.contacts, self.identifiers = [], []
         return parts
 
-    def write_rows(self) -> None:
-        """Everything held here: one statement for a few rows of each kind (PostgreSQL)."""
+    def write_rows(self, then: Callable[[], None] | None = None) -> None:
+        """Everything held: one statement for a few rows of each kind (PostgreSQL), then `then`'s (with it,
+        in one round trip: bulk.insert_together)."""
+        for account_id, rows in self.recom_events.items():
+            recom_events.insert_known(self.conn, account_id, rows)
+        claims.add_many(self.conn, self.claims)
         insert_together(self.conn, [
             *self._contact_rows(), *(state.cart_rows() for state in self.accounts.values()),
             Rows("events", activity.EVENT_COLUMNS, self.events),
             Rows("interactions", activity.INTERACTION_COLUMNS, self.interactions),
-            Rows("orders", activity.ORDER_COLUMNS, self.orders)])
-        for account_id, rows in self.recom_events.items():
-            recom_events.insert_known(self.conn, account_id, rows)
-        claims.add_many(self.conn, self.claims)
+            Rows("orders", activity.ORDER_COLUMNS, self.orders)], then)
         self.events, self.interactions, self.orders, self.recom_events, self.claims = [], [], [], {}, set()
         self.by_contact = {}
 
@@ -291,7 +302,13 @@ class Pending:
         products.patch_many(self.conn, state.account_id, state.patches)
         state.patches = {}
 
-    def finish(self) -> None:
-        self.write_rows()
-        for state in self.accounts.values():
-            self.write_patches(state)
+    def finish(self, commit: bool = False) -> None:
+        """Write what is held. `commit`: the transaction ends here (the caller commits next), and on
+        PostgreSQL the COMMIT goes with the last writes: the rows, the product patches and the commit in
+        one round trip (the caller's commit then finds nothing to do)."""
+        def then() -> None:
+            for state in self.accounts.values():
+                self.write_patches(state)
+            if commit and self.conn.dialect.name == "postgresql":
+                self.conn.connection.driver_connection.execute("COMMIT")
+        self.write_rows(then)

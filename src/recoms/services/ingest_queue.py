@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
+from recoms.services.ingest_batch import ContactIds
 from recoms.services.off_loop import BatchThread
+from recoms.services.planner_statistics import StatisticsKeeper
 from recoms.services.tracking import IngestResult, ParsedEvents, ingest, parse_events, store_requests
 from recoms.store import bulk_load
 
@@ -41,6 +43,8 @@ class IngestQueue:
         self.transactions = 0  # committed groups (observability, and what the tests check)
         self._conn: sa.Connection | None = None  # the writer thread's, between groups
         self._conn_pid = 0  # the process that opened it (a forked worker opens its own)
+        self.statistics = StatisticsKeeper(engine)
+        self._contact_ids = ContactIds()  # taken ahead, for the new visitors of the groups to come
 
     async def store(self, account_id: int, raw_events: list[Any], source: str, form: str = "web") -> IngestResult:
         """Validate a request's events and store the good ones; returns once they are committed.
@@ -70,6 +74,7 @@ class IngestQueue:
         except IntegrityError:  # a race on one request's keys: each on its own, with its retry
             return [self._alone(job) for job in group]
         self.transactions += 1
+        self.statistics.poke()
         return results
 
     def _store(self, group: list[_Job]) -> list[IngestResult]:
@@ -81,9 +86,10 @@ class IngestQueue:
             if self._conn is None or self._conn_pid != os.getpid():
                 self._conn, self._conn_pid = self.engine.connect(), os.getpid()
                 bulk_load.plan_each_statement(self._conn)
+                bulk_load.begin_with_first_statements(self._conn)
             try:
                 with self._conn.begin():
-                    return store_requests(self._conn, requests)
+                    return store_requests(self._conn, requests, commit=True, contact_ids=self._contact_ids)
             except IntegrityError:
                 raise
             except sa.exc.DBAPIError as exc:
@@ -97,6 +103,8 @@ class IngestQueue:
         conn, self._conn = self._conn, None
         if conn is not None and self._conn_pid == os.getpid():
             with contextlib.suppress(Exception):
+                if conn.dialect.name == "postgresql":
+                    conn.invalidate()  # set up for this writer only (bulk_load): not back to the pool
                 conn.close()
 
     def _alone(self, job: _Job) -> IngestResult | BaseException:

@@ -23,7 +23,7 @@ from recoms.domain.platform_records import parse_order
 from recoms.domain.product import Product, too_long
 from recoms.recommenders.base import CART, CATEGORY_VIEW, IMPRESSION, PURCHASE, VIEW, WISHLIST
 from recoms.services.attribution import may_name_a_list, web_signal_rows
-from recoms.services.ingest_batch import Pending, Prefetch
+from recoms.services.ingest_batch import ContactIds, Pending, Prefetch
 from recoms.store import activity, contacts, products
 from recoms.store.db import now_ms
 
@@ -299,12 +299,15 @@ def store_parsed(conn: sa.Connection, account_id: int, source: str, parsed: Pars
     return store_requests(conn, [(account_id, source, parsed)])[0]
 
 
-def store_requests(conn: sa.Connection, requests: Sequence[tuple[int, str, ParsedEvents]]) -> list[IngestResult]:
+def store_requests(conn: sa.Connection, requests: Sequence[tuple[int, str, ParsedEvents]],
+                   commit: bool = False, contact_ids: ContactIds | None = None) -> list[IngestResult]:
     """Store and apply the good events of many requests (account, source, events) in the caller's
     transaction, as if one after the other: identifiers, event ids and carts are looked up once for all,
     and the rows go in with one insert per table. An event that fails while being applied is reported
-    and leaves nothing behind (a savepoint guards the kinds that can fail after writing)."""
-    pending = Pending(conn)
+    and leaves nothing behind (a savepoint guards the kinds that can fail after writing). `commit`: the
+    caller commits next (on PostgreSQL the COMMIT then goes with the last writes: Pending.finish);
+    `contact_ids`: where new contacts' ids come from (a writer's own, kept between transactions)."""
+    pending = Pending(conn, contact_ids)
     wanted: dict[int, Prefetch] = {}
     for account_id, source, parsed in requests:
         _wanted(wanted.setdefault(account_id, Prefetch()), parsed, verified=source in VERIFIED_SOURCES)
@@ -312,7 +315,7 @@ def store_requests(conn: sa.Connection, requests: Sequence[tuple[int, str, Parse
         pending.prefetch(account_id, prefetch)
     results = [_store(pending, _Request(pending, account_id, source), parsed)
                for account_id, source, parsed in requests]
-    pending.finish()
+    pending.finish(commit)
     return results
 
 

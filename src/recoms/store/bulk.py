@@ -9,9 +9,9 @@ executemany on PostgreSQL). Rows are tuples in the order of `columns`, JSON alre
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -44,30 +44,46 @@ class Rows(NamedTuple):
     conflict: str = ""
 
 
-def insert_together(conn: sa.Connection, parts: Sequence[Rows]) -> None:
+def insert_together(conn: sa.Connection, parts: Sequence[Rows], then: Callable[[], None] | None = None) -> None:
     """Rows for several tables (one part each), in the caller's transaction. On PostgreSQL the parts of a
     few rows go in one statement (an insert per table, as data-modifying CTEs): one round trip for the
     new visitors, identifiers, carts, events and interactions of a group commit or before an identity
-    slow path. Parts of many rows go by COPY, unless they resolve conflicts."""
+    slow path. Parts of many rows go by COPY, unless they resolve conflicts. `then` sends statements that
+    follow (through the driver, no results read): on PostgreSQL in the same pipeline as that statement."""
     parts = [part for part in parts if part.rows]
     if conn.dialect.name != "postgresql":
         for part in parts:
             insert_rows(conn, part.table, part.columns, part.rows, part.conflict)
+        if then is not None:
+            then()
         return
     few: list[Rows] = []
     for part in parts:
         if len(part.rows) < COPY_FROM or part.conflict:
             few.append(part)
         else:
-            insert_rows(conn, part.table, part.columns, part.rows)
-    if len(few) == 1:
-        insert_rows(conn, few[0].table, few[0].columns, few[0].rows, few[0].conflict)
-    elif few:
-        inserts = [f"{unnest_insert(part.table, part.columns)} {part.conflict}" for part in few]
-        sql = "WITH " + ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(inserts[:-1])) + " " + inserts[-1]
-        raw = conn.connection.driver_connection
-        with _as_sqlalchemy(sql, raw):
-            raw.execute(sql, [text_array(column) for part in few for column in zip(*part.rows, strict=True)])
+            insert_rows(conn, part.table, part.columns, part.rows)  # COPY: not in a pipeline
+    with pipeline(conn) if then is not None else nullcontext():
+        if len(few) == 1:
+            insert_rows(conn, few[0].table, few[0].columns, few[0].rows, few[0].conflict)
+        elif few:
+            inserts = [f"{unnest_insert(part.table, part.columns)} {part.conflict}" for part in few]
+            sql = "WITH " + ", ".join(f"p{i} AS ({sql})" for i, sql in enumerate(inserts[:-1])) + " " + inserts[-1]
+            raw = conn.connection.driver_connection
+            with as_sqlalchemy(sql, raw):
+                raw.execute(sql, [text_array(column) for part in few for column in zip(*part.rows, strict=True)])
+        if then is not None:
+            then()
+
+
+@contextmanager
+def pipeline(conn: sa.Connection) -> Iterator[Any]:
+    """PostgreSQL: the statements sent through the driver connection (yielded) inside go out together and
+    are answered together at the end: one round trip. Their results are read after the block; an error
+    comes back as SQLAlchemy's, at the end."""
+    raw = conn.connection.driver_connection
+    with as_sqlalchemy("(a pipeline)", raw), raw.pipeline():
+        yield raw
 
 
 def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence],
@@ -80,18 +96,18 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
     raw = conn.connection.driver_connection
     if conn.dialect.name != "postgresql":
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
-        with _as_sqlalchemy(sql, raw):  # the driver's cursor takes the rows as they are (lists too): no copies
+        with as_sqlalchemy(sql, raw):  # the driver's cursor takes the rows as they are (lists too): no copies
             raw.executemany(sql, rows)
     elif len(rows) < COPY_FROM or conflict:
         # One statement, one round trip (a COPY takes two): the few rows of a group commit of single events.
         # Its text is the same for any number of rows (one text array per column), so the driver parses it
         # once: a VALUES list per row count cost the writer a third of its time in psycopg's query parser.
         sql = f"{unnest_insert(table, tuple(columns))} {conflict}"
-        with _as_sqlalchemy(sql, raw):
+        with as_sqlalchemy(sql, raw):
             raw.execute(sql, [text_array(column) for column in zip(*rows, strict=True)])
     else:
         sql = f"COPY {table} ({names}) FROM STDIN"
-        with _as_sqlalchemy(sql, raw), raw.cursor() as cur, cur.copy(sql) as copy:
+        with as_sqlalchemy(sql, raw), raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -104,7 +120,7 @@ def text_array(values: Sequence) -> str:
 
 
 @contextmanager
-def _as_sqlalchemy(sql: str, raw) -> Iterator[None]:
+def as_sqlalchemy(sql: str, raw) -> Iterator[None]:
     """The driver's error as the exception the statement would raise through SQLAlchemy."""
     try:
         yield

@@ -9,6 +9,14 @@ SQLITE_CACHE_KIB = 256 * 1024  # the import connection's page cache (SQLite's de
 SQLITE_CHECKPOINT_PAGES = 16_384  # its commits checkpoint the WAL past 64 MB (default 4 MB: each syncs)
 # The tables an import of events grows (their statistics steer the identity lookups and the merges).
 GROWN = ("contacts", "contact_identifiers", "carts", "orders", "events", "interactions")
+# What tracking's statements are planned by: the tables it grows, and the catalog whose prices it patches.
+TRACKED = (*GROWN, "products")
+# Tables changed by at least %s rows and by more than they held at their last analysis (or never analyzed).
+OUTGROWN_POSTGRES = (
+    "SELECT s.relname FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid "
+    "WHERE s.schemaname = current_schema() AND s.relname = ANY(%s) AND s.n_mod_since_analyze >= %s "
+    "AND s.n_mod_since_analyze > GREATEST(c.reltuples, 0)")
+ANALYZING_LOCK = 0x7265636F6D73  # one process analyzes at a time (an advisory lock's key)
 
 
 def roomy_cache(conn: sa.Connection) -> None:
@@ -29,6 +37,19 @@ def plan_each_statement(conn: sa.Connection) -> None:
     each time, 21,500). Its statements are planned for their parameters and the tables as they are."""
     if conn.dialect.name == "postgresql":
         conn.connection.driver_connection.prepare_threshold = None
+
+
+def begin_with_first_statements(conn: sa.Connection) -> None:
+    """PostgreSQL: the driver starts a transaction with a BEGIN of its own, a round trip before the first
+    statement. On this connection the transaction's first lookups open it (store.group_lookups sends the
+    BEGIN in their pipeline) and its last writes commit it (services.ingest_batch.Pending.finish)."""
+    if conn.dialect.name == "postgresql":
+        conn.connection.driver_connection.autocommit = True
+
+
+def opens_transaction(raw) -> bool:
+    """Whether statements about to go out on this PostgreSQL driver connection must open the transaction."""
+    return raw.autocommit and raw.info.transaction_status == raw.info.transaction_status.IDLE
 
 
 class Statistics:
@@ -56,3 +77,18 @@ class Statistics:
         stored = conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'events'::regclass").scalar()
         conn.commit()
         self.next_at = max(2 * self.loaded, int(stored or 0))
+
+
+def analyze_outgrown(conn: sa.Connection, tables: tuple[str, ...] = TRACKED, min_changed: int = 1000) -> list[str]:
+    """PostgreSQL: analyze those of `tables` that changed by at least `min_changed` rows and by more than
+    they held when last analyzed (a growing store: at each doubling; a large one is left to autovacuum),
+    unless another process is analyzing. Commits; returns the tables analyzed."""
+    if conn.dialect.name != "postgresql":
+        return []
+    with conn.begin():
+        if not conn.exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)", (ANALYZING_LOCK,)).scalar():
+            return []
+        outgrown = [name for (name,) in conn.exec_driver_sql(OUTGROWN_POSTGRES, (list(tables), min_changed))]
+        if outgrown:  # names from `tables`, read back from the catalog
+            conn.exec_driver_sql(f"ANALYZE {', '.join(outgrown)}")
+    return outgrown

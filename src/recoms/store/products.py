@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.domain.product import Product
-from recoms.store.bulk import text_array
+from recoms.store.bulk import as_sqlalchemy, text_array
 from recoms.store.db import now_ms
 from recoms.store.tables import products
 from recoms.store.upsert import upsert
@@ -108,8 +108,10 @@ def _patch_many_postgres(conn: sa.Connection, account_id: int, patches: dict[str
             if any(k in patch for k in PATCHED)]
     if rows:
         ids, prices, stock = zip(*rows, strict=True)
-        conn.exec_driver_sql(PATCH_MANY_POSTGRES, (now_ms(), text_array(ids), text_array(prices),
-                                                   text_array(stock), account_id))
+        raw = conn.connection.driver_connection  # the driver's: it may go in a pipeline (bulk.insert_together)
+        with as_sqlalchemy(PATCH_MANY_POSTGRES, raw):
+            raw.execute(PATCH_MANY_POSTGRES, (now_ms(), text_array(ids), text_array(prices), text_array(stock),
+                                              account_id))
 
 
 def get_product(conn: sa.Connection, account_id: int, product_id: str) -> Product | None:

@@ -1,0 +1,59 @@
+"""PostgreSQL's statistics keep up with tables that tracking grows: a table that changed by more than it
+held at its last analysis is analyzed (by one process at a time), and left alone once it has been."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from recoms.services.planner_statistics import StatisticsKeeper
+from recoms.store import bulk_load
+
+
+@pytest.fixture
+def grown_table(platform):
+    engine = platform.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no statistics of its own (its planner takes the index that fits)")
+    name = f"stats_probe_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (id integer)")
+        conn.exec_driver_sql(f"INSERT INTO {name} SELECT generate_series(1, 5000)")
+        conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")  # the counts reach the statistics now
+    yield name
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
+def estimated_rows(engine: sa.Engine, table: str) -> float:
+    with engine.connect() as conn:
+        return conn.exec_driver_sql(f"SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass").scalar()
+
+
+def test_a_table_outgrowing_its_statistics_is_analyzed_once(platform, grown_table):
+    assert estimated_rows(platform.engine, grown_table) < 0  # never analyzed
+    with platform.engine.connect() as conn:
+        assert bulk_load.analyze_outgrown(conn, (grown_table,)) == [grown_table]
+        assert bulk_load.analyze_outgrown(conn, (grown_table,)) == []  # up to date now
+    assert estimated_rows(platform.engine, grown_table) == 5000
+
+
+def test_another_process_analyzing_is_left_to_it(platform, grown_table):
+    with platform.engine.connect() as other:
+        other.exec_driver_sql("SELECT pg_advisory_lock(%s)", (bulk_load.ANALYZING_LOCK,))
+        with platform.engine.connect() as conn:
+            assert bulk_load.analyze_outgrown(conn, (grown_table,)) == []
+        other.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (bulk_load.ANALYZING_LOCK,))
+
+
+def test_the_keeper_analyzes_on_a_thread_of_its_own_when_poked(platform, grown_table):
+    keeper = StatisticsKeeper(platform.engine, (grown_table,))
+    keeper.poke()
+    keeper.poke()  # within CHECK_SECONDS: nothing more
+    deadline = time.monotonic() + 10
+    while estimated_rows(platform.engine, grown_table) < 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert estimated_rows(platform.engine, grown_table) == 5000
