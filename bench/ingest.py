@@ -223,6 +223,17 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
 
+def reference_ms() -> float:
+    """How fast this machine runs Python just now: a fixed loop, best of three (a shared host's speed moved
+    by half from one minute to the next: the rates of different runs compare only beside this)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        sum(i * i for i in range(300_000))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 # ---- tracking under the server -------------------------------------------------------------------------
 
 LUA = """
@@ -277,19 +288,20 @@ def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
             rounds = []
             for _ in range(args.rounds):
                 before = stored_events(env, account["account_id"])
-                loadavg = load()
+                loadavg, reference = load(), reference_ms()
                 cpu = tree_cpu(server.pid)
                 result = wrk(base, script, args.seconds, args.connections, args.threads)
                 result["cpu_us"] = (tree_cpu(server.pid) - cpu) / max(result["accepted"], 1) * 1e6
                 time.sleep(0.5)  # answers wrk stopped waiting for are still being committed
                 result["stored"] = stored_events(env, account["account_id"]) - before
                 result["acknowledged"] = result["accepted"]  # events the answers said were stored
-                result["load"] = loadavg
+                result["load"], result["reference_ms"] = loadavg, reference
                 rounds.append(result)
                 print(f"  [{backend}] {per_request} event(s)/request: {result['rps']:,.0f} req/s, "
                       f"{result['acknowledged'] / result['seconds']:,.0f} events/s, p99 {result['p99_ms']:.0f} ms, "
                       f"acknowledged {result['acknowledged']}, stored {result['stored']}, server CPU "
-                      f"{result['cpu_us']:.0f} µs an event, load {loadavg}", flush=True)
+                      f"{result['cpu_us']:.0f} µs an event, load {loadavg}, reference loop {reference:.0f} ms",
+                      flush=True)
             rows.append({
                 "backend": backend, "case": f"tracking, {per_request} event(s) a request",
                 "rps": statistics.median(r["rps"] for r in rounds),
@@ -299,6 +311,7 @@ def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
                 "errors": sum(r["errors"] + r["non2xx"] for r in rounds),
                 "durable": all(r["stored"] >= r["acknowledged"] for r in rounds),
                 "load": "/".join(r["load"] for r in rounds),
+                "reference_ms": statistics.median(r["reference_ms"] for r in rounds),
             })
     finally:
         server.terminate()
@@ -313,7 +326,7 @@ PROGRESS = re.compile(r"^(\d+) lines, ([\d.]+) s$")
 
 def import_round(env: dict[str, str], path: Path, n_events: int) -> dict:
     account = new_account(env, f"bench import {uuid.uuid4().hex[:6]}")
-    loadavg = load()
+    loadavg, reference = load(), reference_ms()
     t0 = time.perf_counter()
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([str(BIN / "recoms"), "events", "import", str(path), "--account",
@@ -335,7 +348,7 @@ def import_round(env: dict[str, str], path: Path, n_events: int) -> dict:
     return {"seconds": seconds, "rate": report["accepted"] / seconds, "accepted": report["accepted"],
             "cpu_us": cpu_s / max(report["accepted"], 1) * 1e6,
             "errors": len(report["errors"]), "first": rate(0, tenth), "last": rate(n_events - tenth, n_events),
-            "load": loadavg, "load_after": load()}
+            "load": loadavg, "load_after": load(), "reference_ms": reference}
 
 
 def imports(backend: str, args) -> list[dict]:
@@ -355,7 +368,7 @@ def imports(backend: str, args) -> list[dict]:
         print(f"  [{backend}] import of {args.import_events:,} events: {r['rate']:,.0f} events/s overall, "
               f"{r['first']:,.0f} over the first tenth, {r['last']:,.0f} over the last; {r['errors']} errors; "
               f"import CPU {r['cpu_us']:.0f} µs an event; "
-              f"load {r['load']} -> {r['load_after']}", flush=True)
+              f"load {r['load']} -> {r['load_after']}, reference loop {r['reference_ms']:.0f} ms", flush=True)
     return [{
         "backend": backend, "case": f"events import, {args.import_events:,} events",
         "rps": None, "events_per_s": statistics.median(r["rate"] for r in rounds),
@@ -363,13 +376,14 @@ def imports(backend: str, args) -> list[dict]:
         "cpu_us": statistics.median(r["cpu_us"] for r in rounds),
         "errors": sum(r["errors"] for r in rounds), "durable": True,
         "load": "/".join(r["load"] for r in rounds),
+        "reference_ms": statistics.median(r["reference_ms"] for r in rounds),
     }]
 
 
 # ---- report ---------------------------------------------------------------------------------------------
 
 HEADER = ("| backend | case | req/s | events/s | p99 ms | first / last tenth (events/s) | CPU µs an event | errors "
-          "| durable | load |\n|---|---|---|---|---|---|---|---|---|---|")
+          "| durable | load | reference loop ms |\n|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
@@ -378,7 +392,7 @@ def format_row(r: dict) -> str:
     tenths = f"{r['first']:,.0f} / {r['last']:,.0f}" if "first" in r else ""
     return (f"| {r['backend']} | {r['case']} | {rps} | {r['events_per_s']:,.0f} | {p99} | {tenths} | "
             f"{r['cpu_us']:.0f} | {r['errors']} "
-            f"| {'yes' if r['durable'] else 'NO'} | {r['load']} |")
+            f"| {'yes' if r['durable'] else 'NO'} | {r['load']} | {r['reference_ms']:.0f} |")
 
 
 def write_doc(table: str, machine: str) -> None:
@@ -421,7 +435,8 @@ def main() -> None:
     table = "\n".join([HEADER, *map(format_row, rows)])
     machine = (f"{os.cpu_count()} cores; `recoms serve` with {args.workers} worker(s), wrk -t{args.threads} "
                f"-c{args.connections} -d{args.seconds}s on the same cores; medians of {args.rounds} rounds; "
-               "load is the 1-minute load average at the start of each round")
+               "load is the 1-minute load average at the start of each round; reference loop ms: a fixed Python loop "
+               "timed before each round (the machine's speed then; lower is faster)")
     print(f"\n{machine}\n{table}")
     if args.write:
         write_doc(table, machine)
