@@ -8,7 +8,9 @@ and a catalog, then:
 - tracking: `recoms serve` (granian) driven by wrk (Debian's, on the same cores) with browser events
   (site id, one cookie per visitor): one event per request, then batches of 100, each request a different
   body from a generated set (visitors new and returning, product views, carts, orders). Events/s counts
-  acknowledged events (2xx answers); afterwards the store must hold at least as many ("durable").
+  acknowledged events (2xx answers); afterwards the store must hold at least as many ("durable"). Each
+  round first drives the ceiling, bench/raw_app.py under granian answering recoms' own answer, with the
+  same script: the share of it is what compares across machines and moments.
 - import: `recoms events import` of a generated history (time-ordered sessions: a new visitor per
   anonymous session, so the contacts grow through the file as in a shop's history) into a fresh store;
   the rate is reported over the first and the last tenth of the file (flat as the contacts grow?).
@@ -30,6 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import orjson
 
 BENCH = Path(__file__).resolve().parent
@@ -270,23 +273,44 @@ end
 """
 
 
+def ceiling(body: bytes, work: Path, env: dict[str, str], workers: int) -> tuple[subprocess.Popen, str]:
+    """bench/raw_app.py answering every request with `body`, under granian with as many workers."""
+    body_file = work / "ceiling-body.bin"
+    body_file.write_bytes(body)
+    port = free_port()
+    raw = subprocess.Popen([str(BIN / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port),
+                            "--workers", str(workers), "--http", "1", "--log-level", "warning",
+                            "--working-dir", str(BENCH), "raw_app:app"],
+                           env={**env, "RECOMS_BENCH_BODY": str(body_file)})
+    base = f"http://127.0.0.1:{port}"
+    wait_up(base)
+    return raw, base
+
+
 def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
+    """Each round: the raw ceiling answering recoms' own answer, then recoms (the same wrk script)."""
     account = new_account(env, "bench tracking")
     port = free_port()
     server = subprocess.Popen([str(BIN / "recoms"), "serve", "--port", str(port), "--workers", str(args.workers)],
                               env=env)
     base = f"http://127.0.0.1:{port}"
-    rows = []
+    rows, raw = [], None
     try:
         wait_up(base)
         for per_request in (1, 100):
             bodies = work / f"bodies-{per_request}.txt"
             n_bodies = 20_000 if per_request == 1 else 400
-            bodies.write_bytes(b"\n".join(request_bodies(account["site_id"], per_request, n_bodies, seed=3)) + b"\n")
+            generated = request_bodies(account["site_id"], per_request, n_bodies, seed=3)
+            bodies.write_bytes(b"\n".join(generated[1:]) + b"\n")
+            answer = httpx.post(base + "/api/v2/tracking", content=generated[0],
+                                headers={"Content-Type": "application/json"})
+            answer.raise_for_status()
+            raw, raw_base = ceiling(answer.content, work, env, args.workers)
             script = work / f"tracking-{per_request}.lua"
             script.write_text(LUA % {"bodies": bodies})
             rounds = []
             for _ in range(args.rounds):
+                ceiling_rps = wrk(raw_base, script, args.seconds, args.connections, args.threads)["rps"]
                 before = stored_events(env, account["account_id"])
                 loadavg, reference = load(), reference_ms()
                 cpu = tree_cpu(server.pid)
@@ -295,13 +319,16 @@ def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
                 time.sleep(0.5)  # answers wrk stopped waiting for are still being committed
                 result["stored"] = stored_events(env, account["account_id"]) - before
                 result["acknowledged"] = result["accepted"]  # events the answers said were stored
-                result["load"], result["reference_ms"] = loadavg, reference
+                result["load"], result["reference_ms"], result["ceiling_rps"] = loadavg, reference, ceiling_rps
                 rounds.append(result)
                 print(f"  [{backend}] {per_request} event(s)/request: {result['rps']:,.0f} req/s, "
                       f"{result['acknowledged'] / result['seconds']:,.0f} events/s, p99 {result['p99_ms']:.0f} ms, "
                       f"acknowledged {result['acknowledged']}, stored {result['stored']}, server CPU "
-                      f"{result['cpu_us']:.0f} µs an event, load {loadavg}, reference loop {reference:.0f} ms",
-                      flush=True)
+                      f"{result['cpu_us']:.0f} µs an event, load {loadavg}, reference loop {reference:.0f} ms, "
+                      f"ceiling {ceiling_rps:,.0f} req/s", flush=True)
+            raw.terminate()
+            raw.wait(10)
+            raw = None
             rows.append({
                 "backend": backend, "case": f"tracking, {per_request} event(s) a request",
                 "rps": statistics.median(r["rps"] for r in rounds),
@@ -312,10 +339,14 @@ def tracking(backend: str, env: dict[str, str], args, work: Path) -> list[dict]:
                 "durable": all(r["stored"] >= r["acknowledged"] for r in rounds),
                 "load": "/".join(r["load"] for r in rounds),
                 "reference_ms": statistics.median(r["reference_ms"] for r in rounds),
+                "ceiling_rps": statistics.median(r["ceiling_rps"] for r in rounds),
+                "share": statistics.median(r["rps"] / r["ceiling_rps"] for r in rounds),
             })
     finally:
-        server.terminate()
-        server.wait(20)
+        for proc in (server, raw):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(20)
     return rows
 
 
@@ -382,15 +413,17 @@ def imports(backend: str, args) -> list[dict]:
 
 # ---- report ---------------------------------------------------------------------------------------------
 
-HEADER = ("| backend | case | req/s | events/s | p99 ms | first / last tenth (events/s) | CPU µs an event | errors "
-          "| durable | load | reference loop ms |\n|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| backend | case | req/s | ceiling req/s | share | events/s | p99 ms | first / last tenth (events/s) "
+          "| CPU µs an event | errors | durable | load | reference loop ms |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
     rps = f"{r['rps']:,.0f}" if r.get("rps") else ""
     p99 = f"{r['p99_ms']:.0f}" if r.get("p99_ms") is not None else ""
     tenths = f"{r['first']:,.0f} / {r['last']:,.0f}" if "first" in r else ""
-    return (f"| {r['backend']} | {r['case']} | {rps} | {r['events_per_s']:,.0f} | {p99} | {tenths} | "
+    ceiling = f"{r['ceiling_rps']:,.0f} | {r['share']:.0%}" if r.get("ceiling_rps") else " | "
+    return (f"| {r['backend']} | {r['case']} | {rps} | {ceiling} | {r['events_per_s']:,.0f} | {p99} | {tenths} | "
             f"{r['cpu_us']:.0f} | {r['errors']} "
             f"| {'yes' if r['durable'] else 'NO'} | {r['load']} | {r['reference_ms']:.0f} |")
 

@@ -3,7 +3,10 @@ planner's statistics kept up with the tables they grow."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from psycopg import pq
 
 SQLITE_CACHE_KIB = 256 * 1024  # the import connection's page cache (SQLite's default: 2 MB)
 SQLITE_CHECKPOINT_PAGES = 16_384  # its commits checkpoint the WAL past 64 MB (default 4 MB: each syncs)
@@ -47,9 +50,9 @@ def begin_with_first_statements(conn: sa.Connection) -> None:
         conn.connection.driver_connection.autocommit = True
 
 
-def opens_transaction(raw) -> bool:
+def opens_transaction(raw: Any) -> bool:
     """Whether statements about to go out on this PostgreSQL driver connection must open the transaction."""
-    return raw.autocommit and raw.info.transaction_status == raw.info.transaction_status.IDLE
+    return raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE
 
 
 class Statistics:

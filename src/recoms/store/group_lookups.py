@@ -70,9 +70,12 @@ def _arrays(pairs: Sequence[Pair]) -> tuple[str, str]:
 def _together(conn: sa.Connection, account_id: int, pairs: list[Pair], keys: Sequence[str],
               orders: Sequence[str], cart_pairs: list[Pair], customer_pairs: list[Pair]) -> Found:
     raw = conn.connection.driver_connection
+    opens = bulk_load.opens_transaction(raw)
+    if not (opens or pairs or keys or orders):  # the other two are among the pairs
+        return Found({}, set(), set(), {}, {})
     asked: dict[str, Any] = {}
     with pipeline(conn):
-        if bulk_load.opens_transaction(raw):
+        if opens:
             raw.execute("BEGIN")
         if pairs:
             asked["held"] = raw.execute(contacts.HELD_POSTGRES, (*_arrays(pairs), account_id))
