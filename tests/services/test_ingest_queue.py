@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from recoms.domain.product import Product
@@ -102,3 +103,37 @@ def test_after_the_writer_stops_every_pooled_connection_runs_transactions(shop, 
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(events).where(
             events.c.account_id == shop.account_id, events.c.event_key == "rolled-back")).scalar() == 0
+
+
+def test_a_key_stored_by_another_writer_meanwhile_fails_the_group_only_and_each_request_is_answered(
+        shop, platform, monkeypatch):
+    """PostgreSQL: the group's insert and COMMIT go out together; a unique key another connection stored
+    after the group looked it up fails them at the end: the requests are stored one by one (the clash is
+    a duplicate), and the writer's next group goes through."""
+    if platform.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writer holds the write lock from its first lookup: nobody stores meanwhile")
+    from recoms.store import group_lookups
+    look_up = group_lookups.look_up
+
+    def racing_look_up(conn, account_id, *args, **kwargs):
+        found = look_up(conn, account_id, *args, **kwargs)
+        monkeypatch.setattr(group_lookups, "look_up", look_up)  # once
+        with platform.engine.begin() as other:
+            other.execute(events.insert().values(
+                account_id=shop.account_id, contact_id=None, type="MainPage", source="api", ts=1, payload={},
+                received_at=1, event_key="eventId:raced"))
+        return found
+
+    monkeypatch.setattr(group_lookups, "look_up", racing_look_up)
+    queue = IngestQueue(platform.engine)
+    keyed = envelope("MainPage", {}, sc="racer")
+    keyed["GeneralInfo"]["eventId"] = "raced"
+    raced = queue.submit(shop.account_id, parse_events([keyed]), "web").result(10)
+    assert raced.accepted == 1 and raced.duplicates and "raced" in raced.duplicates[0]["reason"]
+    after = queue.submit(shop.account_id, parse_events([envelope("MainPage", {}, sc="after")]), "web").result(10)
+    assert after.accepted == 1 and not after.errors
+    assert queue.transactions == 1  # the raced group was not committed as a group; the next one was
+    queue.stop()
+    with platform.engine.connect() as conn:
+        keys = conn.execute(sa.select(events.c.event_key).where(events.c.account_id == shop.account_id)).scalars()
+        assert sorted(keys, key=str) == sorted([None, "eventId:raced"], key=str)
