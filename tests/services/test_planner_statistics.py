@@ -57,3 +57,13 @@ def test_the_keeper_analyzes_on_a_thread_of_its_own_when_poked(platform, grown_t
     while estimated_rows(platform.engine, grown_table) < 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert estimated_rows(platform.engine, grown_table) == 5000
+
+
+def test_a_keeper_that_cannot_analyze_warns_and_waits_before_trying_again(platform, grown_table, caplog):
+    refused = sa.create_engine(platform.engine.url.set(username="no_such_user"))  # refused at login
+    keeper = StatisticsKeeper(refused, (grown_table,))
+    keeper._check()  # what the keeper's thread runs
+    refused.dispose()
+    assert "analyzing the tracked tables failed" in caplog.text
+    assert keeper._next_check - time.monotonic() > 60  # not again within seconds: the log would fill
+    assert estimated_rows(platform.engine, grown_table) < 0

@@ -26,6 +26,7 @@ class StatisticsKeeper:
     (ANALYZE takes no lock a writer waits for) analyzes the tables that outgrew their statistics."""
 
     CHECK_SECONDS = 2.0
+    AFTER_FAILURE_SECONDS = 600.0  # e.g. a database user that may not analyze: warned once in a while
 
     def __init__(self, engine: sa.Engine, tables: tuple[str, ...] = bulk_load.TRACKED) -> None:
         self.engine, self.tables = engine, tables
@@ -50,6 +51,8 @@ class StatisticsKeeper:
             if analyzed:
                 log.info("analyzed %s", ", ".join(analyzed))
         except Exception:  # the statistics wait for autovacuum; tracking goes on
-            log.warning("analyzing the tracked tables failed", exc_info=True)
+            self._next_check = time.monotonic() + self.AFTER_FAILURE_SECONDS
+            log.warning("analyzing the tracked tables failed; trying again in %.0f s", self.AFTER_FAILURE_SECONDS,
+                        exc_info=True)
         finally:
             self._checking_pid = 0
