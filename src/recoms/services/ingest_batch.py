@@ -143,11 +143,11 @@ class ContactIds:
     def __init__(self) -> None:
         self._ids: list[int] = []  # not handed out yet (the next one last)
         self._taken = 0  # how many the last round took
-        self._pid = os.getpid()  # a forked process takes its own
+        self._pid = os.getpid()
 
     def take(self, conn: sa.Connection) -> int:
-        if self._pid != os.getpid():
-            self.__init__()
+        if self._pid != os.getpid():  # a forked worker: the ids taken before the fork are its parent's
+            self._ids, self._taken, self._pid = [], 0, os.getpid()
         if not self._ids:
             self._taken = min(2 * self._taken, 1024) if self._taken else 16
             self._ids = list(conn.exec_driver_sql(
