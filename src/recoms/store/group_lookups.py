@@ -52,17 +52,23 @@ def look_up(conn: sa.Connection, account_id: int, pairs: Sequence[Pair], keys: S
     if conn.dialect.name == "postgresql":
         return _together(conn, account_id, pairs, keys, orders, cart_pairs, customer_pairs)
     held = contacts.held_many(conn, account_id, pairs) if pairs else {}
-    cart_holders = _holders(held, cart_pairs)
-    customer_holders = _holders(held, customer_pairs)
-    found_carts = activity.carts_of(conn, account_id, cart_holders) if cart_holders else {}
-    with_id = contacts.with_customer_id(conn, account_id, customer_holders) if customer_holders else set()
-    return Found(held, activity.known_event_keys(conn, account_id, list(keys)),
-                 activity.known_orders(conn, account_id, orders) if orders else set(),
-                 {c: found_carts.get(c, []) for c in cart_holders}, {c: c in with_id for c in customer_holders})
+    cart_holders, customer_holders = _holders(held, cart_pairs), _holders(held, customer_pairs)
+    return _found(held, activity.known_event_keys(conn, account_id, list(keys)),
+                  activity.known_orders(conn, account_id, orders) if orders else set(),
+                  activity.carts_of(conn, account_id, cart_holders) if cart_holders else {},
+                  contacts.with_customer_id(conn, account_id, customer_holders) if customer_holders else set(),
+                  cart_pairs, customer_pairs)
 
 
 def _holders(held: dict[Pair, contacts.Held], pairs: Sequence[Pair]) -> set[int]:
     return {held[pair].contact_id for pair in pairs if pair in held}
+
+
+def _found(held: dict[Pair, contacts.Held], keys: set[str], orders: set[str], carts: dict[int, list],
+           with_id: set[int], cart_pairs: Sequence[Pair], customer_pairs: Sequence[Pair]) -> Found:
+    """The answers, with a cart ([] for none) and a customer-id flag for each holder asked about."""
+    return Found(held, keys, orders, {c: carts.get(c, []) for c in _holders(held, cart_pairs)},
+                 {c: c in with_id for c in _holders(held, customer_pairs)})
 
 
 def _arrays(pairs: Sequence[Pair]) -> tuple[str, str]:
@@ -96,6 +102,5 @@ def _together(conn: sa.Connection, account_id: int, pairs: list[Pair], keys: Seq
                    for contact_id, lines in rows.get("carts", ())}
     with_id = {contact_id for contact_id, kind, verified in rows.get("customers", ())
                if kind == "external_id" and verified}
-    cart_holders, customer_holders = _holders(held, cart_pairs), _holders(held, customer_pairs)
-    return Found(held, {key for (key,) in rows.get("keys", ())}, {number for (number,) in rows.get("orders", ())},
-                 {c: found_carts.get(c, []) for c in cart_holders}, {c: c in with_id for c in customer_holders})
+    return _found(held, {key for (key,) in rows.get("keys", ())}, {number for (number,) in rows.get("orders", ())},
+                  found_carts, with_id, cart_pairs, customer_pairs)
