@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recoms.store import activity, claims, contacts, group_lookups, products, recom_events
+from recoms.store import activity, bulk_load, claims, contacts, group_lookups, products, recom_events
 from recoms.store.bulk import Rows, insert_together
 from recoms.store.db import now_ms
 
@@ -309,6 +309,6 @@ class Pending:
         def then() -> None:
             for state in self.accounts.values():
                 self.write_patches(state)
-            if commit and self.conn.dialect.name == "postgresql":
-                self.conn.connection.driver_connection.execute("COMMIT")
+            if commit:
+                bulk_load.commit_after(self.conn)
         self.write_rows(then)

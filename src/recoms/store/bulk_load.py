@@ -50,6 +50,13 @@ def begin_with_first_statements(conn: sa.Connection) -> None:
         conn.connection.driver_connection.autocommit = True
 
 
+def commit_after(conn: sa.Connection) -> None:
+    """PostgreSQL: COMMIT through the driver, after what it has been sent (inside a pipeline: in its round
+    trip); SQLAlchemy's own commit then finds nothing to do. SQLite: nothing (the caller commits)."""
+    if conn.dialect.name == "postgresql":
+        conn.connection.driver_connection.execute("COMMIT")
+
+
 def opens_transaction(raw: Any) -> bool:
     """Whether statements about to go out on this PostgreSQL driver connection must open the transaction."""
     return raw.autocommit and raw.info.transaction_status == pq.TransactionStatus.IDLE
