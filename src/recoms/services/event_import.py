@@ -34,7 +34,8 @@ def import_file(engine: sa.Engine, account_id: int, path: Path, form: str,
 
 def import_lines(engine: sa.Engine, account_id: int, lines: Iterable[bytes], form: str,
                  progress: Callable[[int, float], None] | None = None) -> dict[str, Any]:
-    with gc_tuning.fewer_collections(), engine.connect() as conn:  # millions of short-lived objects
+    # Millions of short-lived objects: fewer collections.
+    with bulk_load.checkpoints_beside(engine), gc_tuning.fewer_collections(), engine.connect() as conn:
         bulk_load.roomy_cache(conn)
         return _import(conn, account_id, lines, form, progress)
 

@@ -3,13 +3,20 @@ planner's statistics kept up with the tables they grow."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
 from psycopg import pq
 
+from recoms.store.db import checkpoint
+
+log = logging.getLogger(__name__)
+
 SQLITE_CACHE_KIB = 256 * 1024  # the import connection's page cache (SQLite's default: 2 MB)
-SQLITE_CHECKPOINT_PAGES = 16_384  # its commits checkpoint the WAL past 64 MB (default 4 MB: each syncs)
 # The tables an import of events grows (their statistics steer the identity lookups and the merges).
 GROWN = ("contacts", "contact_identifiers", "carts", "orders", "events", "interactions")
 # What tracking's statements are planned by: the tables it grows, and the catalog whose prices it patches.
@@ -25,11 +32,48 @@ ANALYZING_LOCK = 0x7265636F6D73  # one process analyzes at a time (an advisory l
 def roomy_cache(conn: sa.Connection) -> None:
     """SQLite keeps 2 MB of pages a connection: once the indexes outgrow that, nearly every insert (they land
     all over the (account, contact) indexes and the identifiers' key) reads its page back from the OS, and
-    the import slows as the store grows. Its one connection gets room for the indexes' hot pages."""
+    the import slows as the store grows. Its one connection gets room for the indexes' hot pages.
+
+    Its commits do not checkpoint the WAL: the caller has it checkpointed beside them (`checkpoints_beside`).
+    Each chunk dirties pages all over those indexes, more as they grow, and a commit that checkpointed
+    copied them into the database and synced it while the import waited: 3 ms a chunk at first, 70 ms
+    after a million events (16,000 events/s over the last tenth of the file; beside it, 19,000)."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {SQLITE_CHECKPOINT_PAGES}")
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint = 0")
         conn.commit()
+
+
+@contextmanager
+def checkpoints_beside(engine: sa.Engine, every_seconds: float = 0.5) -> Iterator[None]:
+    """SQLite (a file): a thread checkpoints the WAL every `every_seconds` while the block writes, and once
+    more at its end (the checkpoint's copying and syncing run in SQLite, beside the writer's Python work).
+    Elsewhere: nothing."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(every_seconds):
+            _checkpoint_or_warn(engine)
+
+    thread = threading.Thread(target=run, name="wal-checkpoints", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        _checkpoint_or_warn(engine)
+
+
+def _checkpoint_or_warn(engine: sa.Engine) -> None:
+    try:
+        checkpoint(engine)
+    except sa.exc.SQLAlchemyError as exc:  # the writer goes on; the next one copies what this one did not
+        log.warning("WAL checkpoint failed: %s", exc)
 
 
 def plan_each_statement(conn: sa.Connection) -> None:

@@ -68,8 +68,9 @@ def _merge_postgres(conn: sa.Connection, account_id: int, loser: int, winner: in
 def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason: str) -> int:
     """Move everything of `loser` to `winner`; `loser` remains as a pointer. The merge's record id.
 
-    The plain updates go through the driver: imports merge a returning customer's new device into its
-    contact once per device, and SQLAlchemy's statement building cost more than the updates."""
+    The statements go through the driver: imports merge a returning customer's new device into its
+    contact once per device, and SQLAlchemy's statement building cost more than the statements (its
+    insert of the record alone: 190 µs, against 40)."""
     if conn.dialect.name == "postgresql":
         return _merge_postgres(conn, account_id, loser, winner, reason)
     m = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -77,25 +78,29 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
         conn.exec_driver_sql(move_sql(table.name, m, m, m), (winner, loser, account_id, loser))
     loser_cart = _cart(conn, account_id, loser)
     cart_moved = loser_cart is not None and _cart(conn, account_id, winner) is None
-    if cart_moved:
-        conn.execute(carts.update().where(carts.c.account_id == account_id, carts.c.contact_id == loser)
-                     .values(contact_id=winner))
-    elif loser_cart is not None:
-        conn.execute(carts.delete().where(carts.c.account_id == account_id, carts.c.contact_id == loser))
+    if loser_cart is not None:
+        change = f"UPDATE carts SET contact_id = {m}" if cart_moved else "DELETE FROM carts"
+        conn.exec_driver_sql(f"{change} WHERE account_id = {m} AND contact_id = {m}",
+                             ((winner,) if cart_moved else ()) + (account_id, loser))
     attrs = _attributes(conn, account_id, [loser, winner])
     now = now_ms()
     if attrs.get(loser):
-        conn.execute(contacts.update().where(contacts.c.id == winner)
-                     .values(attributes={**attrs[loser], **attrs.get(winner, {})}, updated_at=now))
+        conn.exec_driver_sql(f"UPDATE contacts SET attributes = {m}, updated_at = {m} WHERE id = {m}",
+                             (_json({**attrs[loser], **attrs.get(winner, {})}), now, winner))
     # The loser and the contacts merged into it point at the winner (flat). Two statements: an OR of the
     # two makes SQLite scan the account's contacts, and a merge per new customer made imports quadratic.
     for which in ("id", "merged_into"):
         conn.exec_driver_sql(f"UPDATE contacts SET merged_into = {m}, updated_at = {m} WHERE account_id = {m} "
                              f"AND {which} = {m}", (winner, now, account_id, loser))
     undo = {"winner_attributes": attrs.get(winner, {}), "loser_cart": loser_cart, "cart_moved": cart_moved}
-    return conn.execute(cm.insert().values(
-        account_id=account_id, loser_id=loser, winner_id=winner, reason=reason[:200], created_at=now, undo=undo,
-    )).inserted_primary_key[0]
+    return conn.exec_driver_sql(
+        "INSERT INTO contact_merges (account_id, loser_id, winner_id, reason, created_at, undo) "
+        f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}) RETURNING id",
+        (account_id, loser, winner, reason[:200], now, _json(undo))).scalar_one()
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def _cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]] | None:
