@@ -103,6 +103,20 @@ def test_customer_data_joins_the_anonymous_history_to_the_contact(shop, platform
     assert contact.attributes == {"user_name": "Ann", "size": "M"}
 
 
+def test_a_new_visitors_customer_data_keeps_its_attributes(shop, platform):
+    # Nobody holds these identifiers: the contact is made in the same transaction as the attributes.
+    shop.events([envelope("ProductPage", {"productKey": "P9"}, sc="fresh-cookie"),
+                 envelope("CustomerData", {"user_email": "New@Shop.test", "user_name": "Nina"}, sc="fresh-cookie"),
+                 envelope("CustomerData", {"size": "S"}, sc="fresh-cookie")])
+    new = contact_of(platform, shop.account_id, "email", "new@shop.test")
+    assert contact_of(platform, shop.account_id, "cookie", "fresh-cookie") == new
+    (contact,) = rows(platform, contacts, shop.account_id, contacts.c.id == new)
+    assert contact.attributes == {"user_name": "Nina", "size": "S"}
+    shop.events([envelope("CustomerData", {"user_email": "new@shop.test", "size": "M"}, sc="fresh-cookie")])
+    (contact,) = rows(platform, contacts, shop.account_id, contacts.c.id == new)
+    assert contact.attributes == {"user_name": "Nina", "size": "M"}
+
+
 def test_product_update_patches_and_creates_products(shop):
     shop.feed(gmc_xml([{"id": "P1", "price": 10.0, "name": "Old"}]))
     shop.events([envelope("ProductUpdate", [

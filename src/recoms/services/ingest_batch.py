@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from recoms.store import activity, bulk_load, claims, contacts, group_lookups, products, recom_events
@@ -164,7 +165,7 @@ class Pending:
         self.conn = conn
         self.received = now_ms()
         self.accounts: dict[int, AccountState] = {}
-        self.contacts: list[tuple] = []  # new visitors: (id, account, attributes, created, updated)
+        self.contacts: dict[int, list] = {}  # new visitors by id: [id, account, attributes, created, updated]
         self.identifiers: list[tuple] = []  # theirs: (account, kind, value, contact, created, verified)
         self.events: list[list] = []  # activity.EVENT_COLUMNS
         self.interactions: list[list] = []  # activity.INTERACTION_COLUMNS
@@ -179,7 +180,7 @@ class Pending:
         """A new visitor's contact holding these (device or verified) identifiers, written with the rows: one
         insert per table for all the new visitors of the transaction instead of two statements each."""
         contact_id = self._take_id()
-        self.contacts.append((contact_id, account_id, "{}", self.received, self.received))
+        self.contacts[contact_id] = [contact_id, account_id, "{}", self.received, self.received]
         self.identifiers.extend((account_id, kind, value, contact_id, self.received, True)
                                 for kind, value in ids.items())
         self.account(account_id).customer[contact_id] = "external_id" in ids
@@ -191,6 +192,15 @@ class Pending:
                                 for kind, value in ids.items())
         if verified and "external_id" in ids:
             self.account(account_id).customer[contact_id] = True
+
+    def set_attributes(self, account_id: int, contact_id: int, values: dict[str, Any]) -> None:
+        """Attributes the shop sent for a contact: on its row when it is a new visitor's held here (there is
+        none stored to update yet), else on the stored one."""
+        row = self.contacts.get(contact_id)
+        if row is None:
+            contacts.set_attributes(self.conn, account_id, contact_id, values)
+        else:
+            row[2] = orjson.dumps({**orjson.loads(row[2]), **values}).decode()
 
     def _take_id(self) -> int:
         if self.conn.dialect.name == "sqlite":
@@ -253,12 +263,12 @@ class Pending:
 
     def _holds_any(self, contact_ids: set[int]) -> bool:
         """Whether a new contact or identifier held here belongs to one of these contacts."""
-        return (any(row[0] in contact_ids for row in self.contacts)
+        return (any(contact_id in self.contacts for contact_id in contact_ids)
                 or any(row[3] in contact_ids for row in self.identifiers))
 
     def forget_new_contacts(self) -> None:
         """A savepoint that made them was rolled back."""
-        self.contacts, self.identifiers, self._next_id = [], [], None
+        self.contacts, self.identifiers, self._next_id = {}, [], None
         for state in self.accounts.values():
             state.customer.clear()
 
@@ -278,10 +288,11 @@ class Pending:
 
     def _contact_rows(self) -> list[Rows]:
         """The new contacts and identifiers, to write now."""
-        parts = [Rows("contacts", ("id", "account_id", "attributes", "created_at", "updated_at"), self.contacts),
+        parts = [Rows("contacts", ("id", "account_id", "attributes", "created_at", "updated_at"),
+                      list(self.contacts.values())),
                  Rows("contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at", "verified"),
                       self.identifiers)]
-        self.contacts, self.identifiers = [], []
+        self.contacts, self.identifiers = {}, []
         return parts
 
     def write_rows(self, then: Callable[[], None] | None = None) -> None:

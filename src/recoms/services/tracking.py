@@ -415,7 +415,7 @@ def _apply(request: _Request, contact_id: int | None, ev: TrackedEvent, text: st
             # Claimed: the visitor stays itself, and its claim on the customer is recorded.
             contact_id = request.link({**ev.ids, **p["ids"]}, own=contact_id)
         if p["attributes"] and contact_id is not None:
-            contacts.set_attributes(conn, account_id, contact_id, p["attributes"])
+            request.pending.set_attributes(account_id, contact_id, p["attributes"])
     elif kind == "ProductImpressions":
         for item in p["items"]:
             request.interact(contact_id, ev, IMPRESSION, item["product_id"])
