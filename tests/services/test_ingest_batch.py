@@ -14,7 +14,17 @@ from recoms.services import tracking
 from recoms.services.accounts import create_account
 from recoms.services.contacts import unmerge
 from recoms.services.tracking import ingest, parse_events, store_requests
-from recoms.store.tables import contact_claims, contact_identifiers, events, interactions, orders, products
+from recoms.store.tables import (
+    carts,
+    contact_claims,
+    contact_identifiers,
+    contact_merges,
+    contacts,
+    events,
+    interactions,
+    orders,
+    products,
+)
 from tests.conftest import envelope
 
 T0 = 1_760_000_000_000
@@ -216,3 +226,98 @@ def test_a_customer_id_given_by_a_merge_keeps_a_second_customer_off_the_contact(
                                    .where(interactions.c.account_id == account)).all())
     assert holders["c1"] != holders["c2"]
     assert owners["P1"] == owners["P2"] == owners["P3"] == holders["c1"] and owners["P4"] == holders["c2"]
+
+
+def _slow_path_refused(monkeypatch) -> None:
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("took the slow path")
+    monkeypatch.setattr(tracking._Request, "_slow", refuse)
+
+
+def test_a_new_visitor_logging_in_joins_the_customer_without_a_slow_path_and_can_be_undone(platform, monkeypatch):
+    """An anonymous session that logs in within one transaction (an import's usual merge): its contact, not
+    written yet, is merged into the customer's in the rows held, recorded as any merge is, and undone alike."""
+    engine = platform.engine
+    account = create_account(engine, "login in a chunk")["account_id"]
+    ingest(engine, account, [envelope("ProductPage", {"productKey": "P0"}, sc="old-laptop", ts=T0,
+                                      user_email="ann@shop.test", externalCustomerId="ann")], "api")
+    _slow_path_refused(monkeypatch)
+    cart = {"Products": [{"productKey": "P2", "quantity": 1, "price": 5}]}
+    result = ingest(engine, account, [
+        envelope("ProductPage", {"productKey": "P1"}, sc="phone", ts=T0 + 1),  # a new visitor
+        envelope("StatusCart", cart, sc="phone", ts=T0 + 2),
+        envelope("ProductPage", {"productKey": "P3"}, sc="phone", ts=T0 + 3, user_email="ann@shop.test"),
+    ], "import")
+    assert result.accepted == 3 and not result.errors
+    with engine.connect() as conn:
+        ann = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
+            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "ann")).scalar_one()
+        holders = dict(conn.execute(sa.select(contact_identifiers.c.value, contact_identifiers.c.contact_id)
+                                    .where(contact_identifiers.c.account_id == account)).all())
+        phone = conn.execute(sa.select(contact_identifiers.c.origin_contact_id).where(
+            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "phone")).scalar_one()
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+        merged_into = conn.execute(sa.select(contacts.c.merged_into).where(contacts.c.id == phone)).scalar_one()
+        (merge,) = conn.execute(sa.select(contact_merges).where(contact_merges.c.account_id == account)).all()
+        carts_now = dict(conn.execute(sa.select(carts.c.contact_id, carts.c.lines)
+                                      .where(carts.c.account_id == account)).all())
+    assert holders == {"old-laptop": ann, "ann@shop.test": ann, "ann": ann, "phone": ann}
+    assert phone is not None and phone != ann and merged_into == ann
+    assert owners == {"P0": ann, "P1": ann, "P2": ann, "P3": ann}
+    assert (merge.loser_id, merge.winner_id, merge.reason) == (phone, ann, "import: cookie")
+    assert list(carts_now) == [ann]  # the customer had none: the visitor's moved
+    monkeypatch.undo()
+    unmerge(engine, account, contact_id=phone)
+    with engine.connect() as conn:
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+        holder = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
+            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "phone")).scalar_one()
+        carts_now = dict(conn.execute(sa.select(carts.c.contact_id, carts.c.lines)
+                                      .where(carts.c.account_id == account)).all())
+    assert owners == {"P0": ann, "P1": phone, "P2": phone, "P3": ann}
+    assert holder == phone and list(carts_now) == [phone]
+
+
+def test_new_visitors_merged_in_a_chain_point_at_the_last_winner(platform, monkeypatch):
+    """A new visitor merged into another new one, which then joins a stored customer: both point at the
+    customer (as merges on the database leave them), and undoing the second brings the first back with it."""
+    engine = platform.engine
+    account = create_account(engine, "chain in a chunk")["account_id"]
+    ingest(engine, account, [envelope("ProductPage", {"productKey": "P0"}, sc="desk", ts=T0,
+                                      externalCustomerId="bo")], "api")
+    _slow_path_refused(monkeypatch)
+    cart = {"Products": [{"productKey": "P9", "quantity": 1, "price": 5}]}
+    result = ingest(engine, account, [
+        envelope("ProductPage", {"productKey": "P1"}, sc="tablet", ts=T0 + 1),
+        envelope("StatusCart", cart, sc="tablet", ts=T0 + 2),
+        envelope("ProductPage", {"productKey": "P2"}, sc="phone", ts=T0 + 3, user_email="bo@shop.test"),
+        envelope("ProductPage", {"productKey": "P3"}, sc="tablet", ts=T0 + 4, user_email="bo@shop.test"),
+        envelope("ProductPage", {"productKey": "P4"}, sc="phone", ts=T0 + 5, externalCustomerId="bo"),
+    ], "import")
+    assert result.accepted == 5 and not result.errors
+    with engine.connect() as conn:
+        bo = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
+            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "bo")).scalar_one()
+        origin = dict(conn.execute(sa.select(contact_identifiers.c.value, contact_identifiers.c.origin_contact_id)
+                                   .where(contact_identifiers.c.account_id == account)).all())
+        pointers = dict(conn.execute(sa.select(contacts.c.id, contacts.c.merged_into)
+                                     .where(contacts.c.account_id == account)).all())
+        owners = set(conn.execute(sa.select(interactions.c.contact_id).where(interactions.c.account_id == account))
+                     .scalars())
+        carts_now = dict(conn.execute(sa.select(carts.c.contact_id, carts.c.lines)
+                                      .where(carts.c.account_id == account)).all())
+    tablet, phone = origin["tablet"], origin["phone"]
+    assert origin["bo@shop.test"] == phone and tablet not in (None, phone, bo)
+    assert pointers == {bo: None, tablet: bo, phone: bo} and owners == {bo}
+    assert list(carts_now) == [bo]  # the tablet's cart followed it twice
+    monkeypatch.undo()
+    unmerge(engine, account, contact_id=phone)
+    with engine.connect() as conn:
+        pointers = dict(conn.execute(sa.select(contacts.c.id, contacts.c.merged_into)
+                                     .where(contacts.c.account_id == account)).all())
+        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
+                                   .where(interactions.c.account_id == account)).all())
+    assert pointers == {bo: None, tablet: phone, phone: None}
+    assert owners == {"P0": bo, "P1": phone, "P2": phone, "P3": phone, "P4": bo, "P9": phone}

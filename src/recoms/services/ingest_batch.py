@@ -5,7 +5,8 @@ are looked up together, carts are read once and written once, and events and int
 bulk insert each. The rare slow paths (links, merges, claims) work on the database: the carts they may
 move are written before them (`Pending.before_slow_path`), the rows still held here follow a merge as the
 stored ones do (`Pending.merged`), and the identifiers they touched are read back after them
-(`AccountState.refresh`), so the next events see the same state a fresh lookup would.
+(`AccountState.refresh`), so the next events see the same state a fresh lookup would. The usual merge, a new
+visitor's session that logs in before its rows are written, is made on the held rows (`join_new_visitor`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from recoms.domain import identity
 from recoms.store import activity, bulk_load, claims, contacts, group_lookups, products, recom_events
 from recoms.store.bulk import Rows, insert_together
 from recoms.store.db import now_ms
 
 Pair = tuple[str, str]
+CONTACT_COLUMNS = ("id", "account_id", "attributes", "created_at", "updated_at", "merged_into")
+IDENTIFIER_COLUMNS = ("account_id", "kind", "value", "contact_id", "created_at", "verified", "origin_contact_id")
+MERGE_COLUMNS = ("account_id", "loser_id", "winner_id", "reason", "created_at", "undo")
 
 
 @dataclass
@@ -165,8 +170,12 @@ class Pending:
         self.conn = conn
         self.received = now_ms()
         self.accounts: dict[int, AccountState] = {}
-        self.contacts: dict[int, list] = {}  # new visitors by id: [id, account, attributes, created, updated]
-        self.identifiers: list[tuple] = []  # theirs: (account, kind, value, contact, created, verified)
+        # New visitors by id: [id, account, attributes, created, updated, merged into]
+        self.contacts: dict[int, list] = {}
+        # Identifiers nobody held: [account, kind, value, contact, created, verified, origin contact], and by contact
+        self.identifiers: list[list] = []
+        self.identifiers_of: dict[int, list[list]] = {}
+        self.merges: list[tuple] = []  # new visitors merged here (`join_new_visitor`): MERGE_COLUMNS
         self.events: list[list] = []  # activity.EVENT_COLUMNS
         self.interactions: list[list] = []  # activity.INTERACTION_COLUMNS
         self.orders: list[list] = []  # activity.ORDER_COLUMNS, new order numbers only
@@ -180,18 +189,21 @@ class Pending:
         """A new visitor's contact holding these (device or verified) identifiers, written with the rows: one
         insert per table for all the new visitors of the transaction instead of two statements each."""
         contact_id = self._take_id()
-        self.contacts[contact_id] = [contact_id, account_id, "{}", self.received, self.received]
-        self.identifiers.extend((account_id, kind, value, contact_id, self.received, True)
-                                for kind, value in ids.items())
+        self.contacts[contact_id] = [contact_id, account_id, "{}", self.received, self.received, None]
+        self._hold_identifiers(account_id, contact_id, ids, True)
         self.account(account_id).customer[contact_id] = "external_id" in ids
         return contact_id
 
     def attach(self, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
         """Identifiers nobody holds for a contact, written with the rows (before any slow path reads them)."""
-        self.identifiers.extend((account_id, kind, value, contact_id, self.received, verified)
-                                for kind, value in ids.items())
+        self._hold_identifiers(account_id, contact_id, ids, verified)
         if verified and "external_id" in ids:
             self.account(account_id).customer[contact_id] = True
+
+    def _hold_identifiers(self, account_id: int, contact_id: int, ids: dict[str, str], verified: bool) -> None:
+        rows = [[account_id, kind, value, contact_id, self.received, verified, None] for kind, value in ids.items()]
+        self.identifiers.extend(rows)
+        self.identifiers_of.setdefault(contact_id, []).extend(rows)
 
     def set_attributes(self, account_id: int, contact_id: int, values: dict[str, Any]) -> None:
         """Attributes the shop sent for a contact: on its row when it is a new visitor's held here (there is
@@ -263,14 +275,54 @@ class Pending:
 
     def _holds_any(self, contact_ids: set[int]) -> bool:
         """Whether a new contact or identifier held here belongs to one of these contacts."""
-        return (any(contact_id in self.contacts for contact_id in contact_ids)
-                or any(row[3] in contact_ids for row in self.identifiers))
+        return (any(contact_id in self.contacts or contact_id in self.identifiers_of for contact_id in contact_ids)
+                or any(row[5] in contact_ids for row in self.contacts.values()))
 
     def forget_new_contacts(self) -> None:
         """A savepoint that made them was rolled back."""
-        self.contacts, self.identifiers, self._next_id = {}, [], None
+        self.contacts, self.identifiers, self.identifiers_of, self.merges, self._next_id = {}, [], {}, [], None
         for state in self.accounts.values():
             state.customer.clear()
+
+    def join_new_visitor(self, account_id: int, held: dict[str, contacts.Held | None], source: str) -> int | None:
+        """Verified identifiers naming two contacts, where the one `contacts.resolve` would merge away is a new
+        visitor's held here, not written yet (an anonymous session that logs in: an import's usual merge).
+        The merge resolve would make, done to the held rows and recorded as `store.merges` records it
+        (undoable), without a slow path: no writing of the held rows, no merge on the database. `held`: who
+        holds each identifier (by kind). The contact they name; None when it is not that case (no customer
+        id to attach, none held by the visitor, no attributes of its own: the slow path decides those)."""
+        found = {kind: h for kind, h in held.items() if h is not None}
+        if len({h.contact_id for h in found.values()}) != 2 or not all(h.verified for h in found.values()):
+            return None
+        winner = next(found[kind].contact_id for kind in identity.KINDS if kind in found)  # resolve's primary
+        loser, kind = next((h.contact_id, kind) for kind in identity.KINDS
+                           if (h := found.get(kind)) is not None and h.contact_id != winner)
+        row = self.contacts.get(loser)
+        if (row is None or row[2] != "{}" or ("external_id" in held and "external_id" not in found)
+                or any(r[1] == "external_id" and r[5] for r in self.identifiers_of.get(loser, ()))):
+            return None
+        state = self.account(account_id)
+        loser_cart = state.carts[loser] if loser in state.dirty_carts else None
+        winner_cart = state.carts[winner] if winner in state.dirty_carts else None
+        cart_moved = loser_cart is not None and winner_cart is None and not (
+            winner not in self.contacts and activity.carts_of(self.conn, account_id, [winner]))
+        state.dirty_carts.discard(loser)
+        self.merged(account_id, loser, winner)
+        if winner_cart is not None:
+            state.carts[winner] = winner_cart
+        elif cart_moved:
+            state.set_cart(winner, loser_cart)
+        row[5] = winner
+        for other in self.contacts.values():  # held contacts merged into the loser now point at the winner
+            if other[5] == loser:
+                other[5] = winner
+        for identifier in self.identifiers_of.pop(loser, ()):
+            identifier[3], identifier[6] = winner, identifier[6] or loser
+            self.identifiers_of.setdefault(winner, []).append(identifier)
+        undo = {"winner_attributes": None, "loser_cart": loser_cart, "cart_moved": cart_moved}  # it brought none
+        self.merges.append((account_id, loser, winner, f"{source}: {kind}"[:200], self.received,
+                            orjson.dumps(undo).decode()))
+        return winner
 
     def merged(self, account_id: int, loser: int, winner: int) -> None:
         """A merge moved the loser's stored rows to the winner (stamping where they came from): the rows
@@ -288,11 +340,9 @@ class Pending:
 
     def _contact_rows(self) -> list[Rows]:
         """The new contacts and identifiers, to write now."""
-        parts = [Rows("contacts", ("id", "account_id", "attributes", "created_at", "updated_at"),
-                      list(self.contacts.values())),
-                 Rows("contact_identifiers", ("account_id", "kind", "value", "contact_id", "created_at", "verified"),
-                      self.identifiers)]
-        self.contacts, self.identifiers = {}, []
+        parts = [Rows("contacts", CONTACT_COLUMNS, list(self.contacts.values())),
+                 Rows("contact_identifiers", IDENTIFIER_COLUMNS, self.identifiers)]
+        self.contacts, self.identifiers, self.identifiers_of = {}, [], {}
         return parts
 
     def write_rows(self, then: Callable[[], None] | None = None) -> None:
@@ -302,11 +352,13 @@ class Pending:
             recom_events.insert_known(self.conn, account_id, rows)
         claims.add_many(self.conn, self.claims)
         insert_together(self.conn, [
-            *self._contact_rows(), *(state.cart_rows() for state in self.accounts.values()),
+            *self._contact_rows(), Rows("contact_merges", MERGE_COLUMNS, self.merges),
+            *(state.cart_rows() for state in self.accounts.values()),
             Rows("events", activity.EVENT_COLUMNS, self.events),
             Rows("interactions", activity.INTERACTION_COLUMNS, self.interactions),
             Rows("orders", activity.ORDER_COLUMNS, self.orders)], then)
         self.events, self.interactions, self.orders, self.recom_events, self.claims = [], [], [], {}, set()
+        self.merges = []
         self.by_contact = {}
 
     def write_patches(self, state: AccountState) -> None:

@@ -110,7 +110,10 @@ class _Request:
         if not holders:
             return self._new_contact(ids)
         if len(holders) > 1 or not all(h.verified for h in held.values() if h is not None):
-            return None
+            contact_id = self.pending.join_new_visitor(self.account_id, held, self.source)
+            if contact_id is not None:
+                self._attach(contact_id, {kind: ids[kind] for kind, h in held.items() if h is None}, verified=True)
+            return contact_id
         contact_id = holders.pop()
         unheld = {kind: ids[kind] for kind, h in held.items() if h is None}
         if "external_id" in unheld and self._has_customer_id(contact_id):
