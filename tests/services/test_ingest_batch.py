@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -57,9 +58,33 @@ def history(seed: int, n: int) -> list[dict]:
     return out
 
 
+def sessions(seed: int, n: int) -> list[dict]:
+    """A shop's history as an import sees it: each session a new device, browsing and filling a cart
+    anonymously, and some logging in (an email, a customer id, or both) as one of a few customers."""
+    rng = random.Random(seed)
+    out: list[dict] = []
+    session = 0
+    while len(out) < n:
+        session += 1
+        device = f"s{session}"
+        for _ in range(rng.randrange(1, 5)):
+            if rng.random() < 0.3:
+                payload = {"Products": [{"productKey": f"P{rng.randrange(5)}", "quantity": 1}]}
+                out.append(envelope("StatusCart", payload, sc=device, ts=T0 + len(out)))
+            else:
+                out.append(envelope("ProductPage", {"productKey": f"P{rng.randrange(5)}"}, sc=device, ts=T0 + len(out)))
+        if rng.random() < 0.6:
+            customer = rng.randrange(6)
+            login = rng.choice([{"user_email": f"e{customer}@shop.test"}, {"externalCustomerId": f"c{customer}"},
+                                {"user_email": f"e{customer}@shop.test", "externalCustomerId": f"c{customer}"}])
+            out.append(envelope("ProductPage", {"productKey": f"P{rng.randrange(5)}"}, sc=device,
+                                ts=T0 + len(out), **login))
+    return out
+
+
 def identity_shape(engine: sa.Engine, account_id: int) -> tuple:
-    """The account's people as sets of (kind, value, verified), with their claims and their events, free of
-    contact ids (two accounts built the same way compare equal)."""
+    """The account's people as sets of (kind, value, verified), with their claims, events, orders and carts,
+    free of contact ids (two accounts built the same way compare equal), and how many merges it recorded."""
     ci = contact_identifiers
     with engine.connect() as conn:
         held: dict[int, set] = {}
@@ -74,18 +99,27 @@ def identity_shape(engine: sa.Engine, account_id: int) -> tuple:
             sa.select(events.c.contact_id).where(events.c.account_id == account_id)))
         ordered = {(r.order_number, name.get(r.contact_id)) for r in conn.execute(
             sa.select(orders.c.order_number, orders.c.contact_id).where(orders.c.account_id == account_id))}
-    return frozenset(name.values()), frozenset(claims), frozenset(per_person.items()), frozenset(ordered)
+        in_carts = {(name.get(r.contact_id), orjson.dumps(r.lines).decode()) for r in conn.execute(
+            sa.select(carts.c.contact_id, carts.c.lines).where(carts.c.account_id == account_id))}
+        merged = conn.execute(sa.select(sa.func.count()).select_from(contact_merges)
+                              .where(contact_merges.c.account_id == account_id)).scalar_one()
+    return (frozenset(name.values()), frozenset(claims), frozenset(per_person.items()), frozenset(ordered),
+            frozenset(in_carts), merged)
 
 
-@pytest.mark.parametrize("sources", [("web",), ("api",), ("web", "api")])
-def test_one_transaction_gives_the_people_the_slow_paths_give_one_event_at_a_time(platform, monkeypatch, sources):
+@pytest.mark.parametrize(("sources", "made"), [(("web",), "history"), (("api",), "history"),
+                                               (("web", "api"), "history"), (("api",), "sessions")])
+def test_one_transaction_gives_the_people_the_slow_paths_give_one_event_at_a_time(platform, monkeypatch, sources,
+                                                                                   made):
     """A group commit's requests (one event each, from the browser or the shop's server) in one transaction,
-    against each event in a transaction of its own through the slow paths only."""
+    against each event in a transaction of its own through the slow paths only. Sessions: new visitors that
+    log in as customers known by then (`Pending.join_new_visitor`)."""
     engine = platform.engine
     batch = create_account(engine, "batched")["account_id"]
     alone = create_account(engine, "one by one")["account_id"]
     rng = random.Random(5)
-    requests = [(event, rng.choice(sources)) for event in history(seed=11, n=200)]
+    made_events = history(seed=11, n=200) if made == "history" else sessions(seed=3, n=200)
+    requests = [(event, rng.choice(sources)) for event in made_events]
     with engine.begin() as conn:
         results = store_requests(conn, [(batch, source, parse_events([event])) for event, source in requests])
     assert all(r.accepted == 1 for r in results)
@@ -93,9 +127,11 @@ def test_one_transaction_gives_the_people_the_slow_paths_give_one_event_at_a_tim
     monkeypatch.setattr(tracking._Request, "_claim", lambda self, ids, own: None)
     for event, source in requests:
         assert ingest(engine, alone, [event], source).accepted == 1
-    people, claims, histories, ordered = identity_shape(engine, batch)
-    assert (people, claims, histories, ordered) == identity_shape(engine, alone)
-    assert 10 < len(ordered) <= 30
+    shape = identity_shape(engine, batch)
+    assert shape == identity_shape(engine, alone)
+    people, claims, _histories, ordered, in_carts, merged = shape
+    assert in_carts and (merged > 0) == ("api" in sources)  # the shop's server vouches: merges
+    assert 10 < len(ordered) <= 30 if made == "history" else merged >= 20  # logins of known customers
     if len(sources) == 2:  # the history is one that exercises merges and claims
         assert claims and any(len({kind for kind, _v, _ok in person}) < len(person) for person in people)
 
