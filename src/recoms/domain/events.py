@@ -337,8 +337,13 @@ def event_key(raw: Any) -> str | None:
     the platform's `TrackedOrderId` of a purchase. A retried batch carrying it is not stored twice."""
     if not isinstance(raw, dict):
         return None
-    info = raw.get("GeneralInfo") if isinstance(raw.get("GeneralInfo"), dict) else {}
-    section = raw.get("PurchasedItems") if isinstance(raw.get("PurchasedItems"), dict) else {}
+    info = raw.get("GeneralInfo")
+    section = raw.get("PurchasedItems")
+    if not ("eventId" in raw or "TrackedOrderId" in raw or (isinstance(info, dict) and "eventId" in info)
+            or (isinstance(section, dict) and "TrackedOrderId" in section)):
+        return None  # most events: no key (this runs for every event of an import)
+    info = info if isinstance(info, dict) else {}
+    section = section if isinstance(section, dict) else {}
     for source, name in ((raw, "eventId"), (info, "eventId"), (raw, "TrackedOrderId"), (section, "TrackedOrderId")):
         value = source.get(name)
         if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():

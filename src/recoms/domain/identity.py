@@ -22,6 +22,7 @@ FIELD_KINDS = {
     "webId": "cookie",
 }
 
+_FIELD_ORDER = {name: i for i, name in enumerate(FIELD_KINDS)}
 _PHONE_DROP = re.compile(r"[\s().\-]")
 
 
@@ -55,9 +56,14 @@ def from_fields(fields: dict[str, object]) -> dict[str, str]:
 
     Missing, null and empty-string fields are skipped; a value of the wrong type is an error.
     """
+    # The fields present, in FIELD_KINDS' order (the first of two names for a kind wins): a pass over the
+    # few fields an event has, not over every name (identity is read for every event of an import).
+    names = [name for name in fields if name in FIELD_KINDS]
+    if len(names) > 1:
+        names.sort(key=_FIELD_ORDER.__getitem__)
     found: dict[str, str] = {}
-    for name, kind in FIELD_KINDS.items():
-        value = fields.get(name)
+    for name in names:
+        value, kind = fields[name], FIELD_KINDS[name]
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if kind not in found:
