@@ -2,4 +2,5 @@
 
 from recoms.cli import app
 
-app()
+if __name__ == "__main__":  # not when a spawned process imports it (the import's parser)
+    app()

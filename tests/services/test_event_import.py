@@ -4,14 +4,22 @@ re-import reported as duplicates, and the collector left as it was found."""
 from __future__ import annotations
 
 import gc
+from unittest import mock
 
 import orjson
+import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
-from recoms.services import event_import
+from recoms.errors import RecomsError
+from recoms.services import event_import, tracking
 from recoms.services.accounts import create_account
+from recoms.services.attribution import may_name_a_list
 from recoms.store.tables import contact_identifiers, events, interactions
 from tests.conftest import envelope
+from tests.fuzz.strategies import FUZZ
+from tests.fuzz.test_event_parsers import WEB
 
 T0 = 1_760_000_000_000
 
@@ -52,3 +60,48 @@ def test_an_import_in_chunks_stores_the_good_lines_and_names_the_bad_ones(platfo
     assert owner["cust-1"] == owner["v1"]
     again = event_import.import_lines(engine, account, lines(), "web")
     assert again["duplicates"] == 10 and again["rejected"] == 2
+
+
+def test_a_file_parsed_in_a_worker_process_stores_what_lines_parsed_here_store(platform, monkeypatch, tmp_path):
+    engine = platform.engine
+    here = create_account(engine, "parsed here")["account_id"]
+    worker = create_account(engine, "parsed in a worker")["account_id"]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(lines()))
+    seen: list[int] = []
+    from_file = event_import.import_file(engine, worker, path, "web", lambda n, _s: seen.append(n))
+    assert event_import.import_lines(engine, here, lines(), "web") == from_file
+    assert from_file["accepted"] == 11 and seen == [13]
+
+    def stored(account: int) -> list:
+        with engine.connect() as conn:
+            columns = (events.c.type, events.c.ts, events.c.payload, events.c.event_key)
+            return [tuple(r) for r in conn.execute(sa.select(*columns).where(events.c.account_id == account)
+                                                   .order_by(events.c.id))]
+    assert stored(here) == stored(worker) and len(stored(here)) == 11
+
+
+def test_a_worker_process_that_fails_stops_the_import_with_its_reason(platform, tmp_path):
+    account = create_account(platform.engine, "unreadable")["account_id"]
+    with pytest.raises(RecomsError, match=r"parsing process failed: .*No such file"):
+        event_import.import_file(platform.engine, account, tmp_path / "gone.jsonl", "web")
+
+
+@FUZZ
+@given(st.lists(WEB, max_size=6))
+def test_events_sent_back_by_the_worker_are_the_events_parsed_here(envelopes):
+    chunk = [(number, orjson.dumps(envelope)) for number, envelope in enumerate(envelopes, 1)]
+    chunk.append((len(chunk) + 1, b"{not json"))
+    with mock.patch.object(tracking, "now_ms", lambda: T0):  # the time of events that give none
+        numbers, parsed, bad = event_import._parse(chunk, "web")
+        packed = event_import._packed(event_import._parse(chunk, "web"))
+        numbers_back, parsed_back, bad_back = event_import._unpack(packed)
+    assert (numbers_back, bad_back, parsed_back.errors, parsed_back.ignored) == (
+        numbers, bad, parsed.errors, parsed.ignored)
+    assert len(parsed_back.events) == len(parsed.events)
+    for (index, ev, key, text), (index_back, back, key_back, text_back) in zip(parsed.events, parsed_back.events):
+        assert (index_back, key_back, text_back) == (index, key, text)
+        assert (back.type, back.ts, back.ids, back.payload, back.contact_id) == (
+            ev.type, ev.ts, ev.ids, ev.payload, ev.contact_id)
+        if may_name_a_list(text):  # attribution reads the envelope
+            assert back.raw == ev.raw
