@@ -270,6 +270,12 @@ def _slow_path_refused(monkeypatch) -> None:
     monkeypatch.setattr(tracking._Request, "_slow", refuse)
 
 
+def by(engine: sa.Engine, account_id: int, key: sa.Column, value: sa.Column) -> dict:
+    """`key` -> `value` over one account's rows of their table."""
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.select(key, value).where(key.table.c.account_id == account_id)).all())
+
+
 def test_a_new_visitor_logging_in_joins_the_customer_without_a_slow_path_and_can_be_undone(platform, monkeypatch):
     """An anonymous session that logs in within one transaction (an import's usual merge): its contact, not
     written yet, is merged into the customer's in the rows held, recorded as any merge is, and undone alike."""
@@ -285,35 +291,24 @@ def test_a_new_visitor_logging_in_joins_the_customer_without_a_slow_path_and_can
         envelope("ProductPage", {"productKey": "P3"}, sc="phone", ts=T0 + 3, user_email="ann@shop.test"),
     ], "import")
     assert result.accepted == 3 and not result.errors
-    with engine.connect() as conn:
-        ann = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
-            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "ann")).scalar_one()
-        holders = dict(conn.execute(sa.select(contact_identifiers.c.value, contact_identifiers.c.contact_id)
-                                    .where(contact_identifiers.c.account_id == account)).all())
-        phone = conn.execute(sa.select(contact_identifiers.c.origin_contact_id).where(
-            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "phone")).scalar_one()
-        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
-                                   .where(interactions.c.account_id == account)).all())
-        merged_into = conn.execute(sa.select(contacts.c.merged_into).where(contacts.c.id == phone)).scalar_one()
-        (merge,) = conn.execute(sa.select(contact_merges).where(contact_merges.c.account_id == account)).all()
-        carts_now = dict(conn.execute(sa.select(carts.c.contact_id, carts.c.lines)
-                                      .where(carts.c.account_id == account)).all())
+    ci = contact_identifiers.c
+    holders = by(engine, account, ci.value, ci.contact_id)
+    ann, phone = holders["ann"], by(engine, account, ci.value, ci.origin_contact_id)["phone"]
     assert holders == {"old-laptop": ann, "ann@shop.test": ann, "ann": ann, "phone": ann}
-    assert phone is not None and phone != ann and merged_into == ann
-    assert owners == {"P0": ann, "P1": ann, "P2": ann, "P3": ann}
+    assert phone is not None and phone != ann
+    assert by(engine, account, contacts.c.id, contacts.c.merged_into)[phone] == ann
+    assert by(engine, account, interactions.c.product_id, interactions.c.contact_id) == {
+        "P0": ann, "P1": ann, "P2": ann, "P3": ann}
+    with engine.connect() as conn:
+        (merge,) = conn.execute(sa.select(contact_merges).where(contact_merges.c.account_id == account)).all()
     assert (merge.loser_id, merge.winner_id, merge.reason) == (phone, ann, "import: cookie")
-    assert list(carts_now) == [ann]  # the customer had none: the visitor's moved
+    assert list(by(engine, account, carts.c.contact_id, carts.c.lines)) == [ann]  # the visitor's cart moved
     monkeypatch.undo()
     unmerge(engine, account, contact_id=phone)
-    with engine.connect() as conn:
-        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
-                                   .where(interactions.c.account_id == account)).all())
-        holder = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
-            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "phone")).scalar_one()
-        carts_now = dict(conn.execute(sa.select(carts.c.contact_id, carts.c.lines)
-                                      .where(carts.c.account_id == account)).all())
-    assert owners == {"P0": ann, "P1": phone, "P2": phone, "P3": ann}
-    assert holder == phone and list(carts_now) == [phone]
+    assert by(engine, account, interactions.c.product_id, interactions.c.contact_id) == {
+        "P0": ann, "P1": phone, "P2": phone, "P3": ann}
+    assert by(engine, account, ci.value, ci.contact_id)["phone"] == phone
+    assert list(by(engine, account, carts.c.contact_id, carts.c.lines)) == [phone]
 
 
 def test_new_visitors_merged_in_a_chain_point_at_the_last_winner(platform, monkeypatch):
@@ -333,27 +328,16 @@ def test_new_visitors_merged_in_a_chain_point_at_the_last_winner(platform, monke
         envelope("ProductPage", {"productKey": "P4"}, sc="phone", ts=T0 + 5, externalCustomerId="bo"),
     ], "import")
     assert result.accepted == 5 and not result.errors
-    with engine.connect() as conn:
-        bo = conn.execute(sa.select(contact_identifiers.c.contact_id).where(
-            contact_identifiers.c.account_id == account, contact_identifiers.c.value == "bo")).scalar_one()
-        origin = dict(conn.execute(sa.select(contact_identifiers.c.value, contact_identifiers.c.origin_contact_id)
-                                   .where(contact_identifiers.c.account_id == account)).all())
-        pointers = dict(conn.execute(sa.select(contacts.c.id, contacts.c.merged_into)
-                                     .where(contacts.c.account_id == account)).all())
-        owners = set(conn.execute(sa.select(interactions.c.contact_id).where(interactions.c.account_id == account))
-                     .scalars())
-        carts_now = dict(conn.execute(sa.select(carts.c.contact_id, carts.c.lines)
-                                      .where(carts.c.account_id == account)).all())
+    ci = contact_identifiers.c
+    bo = by(engine, account, ci.value, ci.contact_id)["bo"]
+    origin = by(engine, account, ci.value, ci.origin_contact_id)
     tablet, phone = origin["tablet"], origin["phone"]
     assert origin["bo@shop.test"] == phone and tablet not in (None, phone, bo)
-    assert pointers == {bo: None, tablet: bo, phone: bo} and owners == {bo}
-    assert list(carts_now) == [bo]  # the tablet's cart followed it twice
+    assert by(engine, account, contacts.c.id, contacts.c.merged_into) == {bo: None, tablet: bo, phone: bo}
+    assert set(by(engine, account, interactions.c.product_id, interactions.c.contact_id).values()) == {bo}
+    assert list(by(engine, account, carts.c.contact_id, carts.c.lines)) == [bo]  # the tablet's cart, twice moved
     monkeypatch.undo()
     unmerge(engine, account, contact_id=phone)
-    with engine.connect() as conn:
-        pointers = dict(conn.execute(sa.select(contacts.c.id, contacts.c.merged_into)
-                                     .where(contacts.c.account_id == account)).all())
-        owners = dict(conn.execute(sa.select(interactions.c.product_id, interactions.c.contact_id)
-                                   .where(interactions.c.account_id == account)).all())
-    assert pointers == {bo: None, tablet: phone, phone: None}
-    assert owners == {"P0": bo, "P1": phone, "P2": phone, "P3": phone, "P4": bo, "P9": phone}
+    assert by(engine, account, contacts.c.id, contacts.c.merged_into) == {bo: None, tablet: phone, phone: None}
+    assert by(engine, account, interactions.c.product_id, interactions.c.contact_id) == {
+        "P0": bo, "P1": phone, "P2": phone, "P3": phone, "P4": bo, "P9": phone}
