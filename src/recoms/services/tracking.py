@@ -103,7 +103,8 @@ class _Request:
 
     def _vouched(self, ids: dict[str, str]) -> int | None:
         """Verified identifiers: nobody holds any (a new contact), or one contact holds those held, all
-        verified (it gets the others). Merges, adoptions and a second customer id take the slow path."""
+        verified (it gets the others), or a new visitor held here joins a customer
+        (`Pending.join_new_visitor`). Other merges, adoptions and a second customer id take the slow path."""
         state = self.state
         held = {kind: state.held[(kind, value)] for kind, value in ids.items()}
         holders = {h.contact_id for h in held.values() if h is not None}
