@@ -19,7 +19,7 @@ from recoms.services.attribution import may_name_a_list
 from recoms.store.tables import contact_identifiers, events, interactions
 from tests.conftest import envelope
 from tests.fuzz.strategies import FUZZ
-from tests.fuzz.test_event_parsers import WEB
+from tests.fuzz.test_event_parsers import MOBILE, WEB
 
 T0 = 1_760_000_000_000
 
@@ -89,12 +89,22 @@ def test_a_worker_process_that_fails_stops_the_import_with_its_reason(platform, 
 
 @FUZZ
 @given(st.lists(WEB, max_size=6))
-def test_events_sent_back_by_the_worker_are_the_events_parsed_here(envelopes):
-    chunk = [(number, orjson.dumps(envelope)) for number, envelope in enumerate(envelopes, 1)]
+def test_web_events_sent_back_by_the_worker_are_the_events_parsed_here(envelopes):
+    same_events_back(envelopes, "web")
+
+
+@FUZZ
+@given(st.lists(MOBILE, max_size=6))
+def test_mobile_events_sent_back_by_the_worker_are_the_events_parsed_here(mobile_events):
+    same_events_back(mobile_events, "mobile")
+
+
+def same_events_back(raw_events: list, form: str) -> None:
+    chunk = [(number, orjson.dumps(event)) for number, event in enumerate(raw_events, 1)]
     chunk.append((len(chunk) + 1, b"{not json"))
     with mock.patch.object(tracking, "now_ms", lambda: T0):  # the time of events that give none
-        numbers, parsed, bad = event_import._parse(chunk, "web")
-        packed = event_import._packed(event_import._parse(chunk, "web"))
+        numbers, parsed, bad = event_import._parse(chunk, form)
+        packed = event_import._packed(event_import._parse(chunk, form))
         numbers_back, parsed_back, bad_back = event_import._unpack(packed)
     assert (numbers_back, bad_back, parsed_back.errors, parsed_back.ignored) == (
         numbers, bad, parsed.errors, parsed.ignored)
