@@ -11,17 +11,17 @@ visitor's session that logs in before its rows are written, is made on the held 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 
 from recoms.domain import identity
 from recoms.store import activity, bulk_load, claims, contacts, group_lookups, products, recom_events
-from recoms.store.bulk import Rows, insert_together
+from recoms.store.bulk import Rows, insert_together, json_text
 from recoms.store.db import now_ms
 
 Pair = tuple[str, str]
@@ -212,7 +212,7 @@ class Pending:
         if row is None:
             contacts.set_attributes(self.conn, account_id, contact_id, values)
         else:
-            row[2] = orjson.dumps({**orjson.loads(row[2]), **values}).decode()
+            row[2] = json_text({**json.loads(row[2]), **values})  # Python's parser: integers of any size
 
     def _take_id(self) -> int:
         if self.conn.dialect.name == "sqlite":
@@ -320,8 +320,7 @@ class Pending:
             identifier[3], identifier[6] = winner, identifier[6] or loser
             self.identifiers_of.setdefault(winner, []).append(identifier)
         undo = {"winner_attributes": None, "loser_cart": loser_cart, "cart_moved": cart_moved}  # it brought none
-        self.merges.append((account_id, loser, winner, f"{source}: {kind}"[:200], self.received,
-                            orjson.dumps(undo).decode()))
+        self.merges.append((account_id, loser, winner, f"{source}: {kind}"[:200], self.received, json_text(undo)))
         return winner
 
     def merged(self, account_id: int, loser: int, winner: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +10,7 @@ import orjson
 import sqlalchemy as sa
 
 from recoms.recommenders.base import PURCHASE
-from recoms.store.bulk import Rows, insert_together, one_of
+from recoms.store.bulk import Rows, insert_together, json_text, one_of
 from recoms.store.contacts import live_contact_sql
 from recoms.store.db import DriverConnections, now_ms
 from recoms.store.tables import carts, events, interactions, orders
@@ -34,13 +33,6 @@ EVENT_COLUMNS = ("account_id", "contact_id", "type", "source", "ts", "payload", 
                  "origin_contact_id")
 INTERACTION_COLUMNS = ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity", "price",
                        "order_number", "origin_contact_id")
-
-
-def json_text(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # an integer beyond 64 bits (Python's parser keeps them)
-        return json.dumps(value, ensure_ascii=False)
 
 
 def carts_of(conn: sa.Connection, account_id: int, contact_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:

@@ -9,10 +9,12 @@ executemany on PostgreSQL). Rows are tuples in the order of `columns`, JSON alre
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any, NamedTuple
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -110,6 +112,14 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
         with as_sqlalchemy(sql, raw), raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON text for a JSON column."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # an integer beyond 64 bits (Python's parser keeps them)
+        return json.dumps(value, ensure_ascii=False)
 
 
 def text_array(values: Sequence) -> str:

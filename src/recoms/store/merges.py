@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from recoms.store.bulk import json_text
 from recoms.store.db import now_ms
 from recoms.store.tables import carts, contact_identifiers, contact_merges, contacts, events, interactions, orders
 
@@ -86,7 +87,7 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
     now = now_ms()
     if attrs.get(loser):
         conn.exec_driver_sql(f"UPDATE contacts SET attributes = {m}, updated_at = {m} WHERE id = {m}",
-                             (_json({**attrs[loser], **attrs.get(winner, {})}), now, winner))
+                             (json_text({**attrs[loser], **attrs.get(winner, {})}), now, winner))
     # The loser and the contacts merged into it point at the winner (flat). Two statements: an OR of the
     # two makes SQLite scan the account's contacts, and a merge per new customer made imports quadratic.
     for which in ("id", "merged_into"):
@@ -96,11 +97,7 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
     return conn.exec_driver_sql(
         "INSERT INTO contact_merges (account_id, loser_id, winner_id, reason, created_at, undo) "
         f"VALUES ({m}, {m}, {m}, {m}, {m}, {m}) RETURNING id",
-        (account_id, loser, winner, reason[:200], now, _json(undo))).scalar_one()
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+        (account_id, loser, winner, reason[:200], now, json_text(undo))).scalar_one()
 
 
 def _cart(conn: sa.Connection, account_id: int, contact_id: int) -> list[dict[str, Any]] | None:
