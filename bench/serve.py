@@ -10,7 +10,8 @@ Loads the demo shop (SQLite, or PostgreSQL + Redis at the test URLs of .ci/run),
 `wrk`, on the same cores: the machine's whole capacity is shared, as in production on one box). Token
 requests chain each response's ES-TOKEN into the next request. Prints, and with --write stores in
 docs/performance.md, medians over the rounds: req/s, share of the ceiling, p50 and p99, and the CPU the
-server's processes spent per request (user + system, from /proc: steadier than req/s on a shared machine).
+server's processes spent per request (user + system, from /proc: steadier than req/s on a shared machine),
+wrk's own CPU per request, and the req/s the cores allow at those two (what no number of workers exceeds).
 """
 
 from __future__ import annotations
@@ -100,10 +101,15 @@ end
 
 
 def wrk(base: str, script: Path, seconds: int, connections: int, threads: int) -> dict:
+    before = os.times()
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
                           "-s", str(script), base], capture_output=True, text=True, check=True).stdout
+    after = os.times()
     result = json.loads(out.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
+    # The load generator's own CPU a request: on the same cores, what it takes the server cannot use.
+    wrk_cpu = after.children_user + after.children_system - before.children_user - before.children_system
+    result["wrk_cpu_us"] = wrk_cpu / max(result["requests"], 1) * 1e6
     return result
 
 
@@ -263,9 +269,13 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
                    "ceiling_rps": med("ceiling", "rps"), "rps": med("recoms", "rps"),
                    "p50_ms": med("recoms", "p50_ms"), "p99_ms": med("recoms", "p99_ms"),
                    "ceiling_p99_ms": med("ceiling", "p99_ms"), "cpu_us": med("recoms", "cpu_us"),
+                   "wrk_cpu_us": med("recoms", "wrk_cpu_us"),
                    "errors": sum(r["errors"] + r["non2xx"] for r in rounds["recoms"]),
                    "events_per_s": med("recoms", "rps") * endpoint.events_per_request}
             row["share"] = row["rps"] / row["ceiling_rps"]
+            # What the machine's cores allow at this CPU a request (the server's and wrk's; PostgreSQL's
+            # and Redis's own are not counted): no number of workers serves more.
+            row["cpu_bound_rps"] = (os.cpu_count() or 1) * 1e6 / max(row["cpu_us"] + row["wrk_cpu_us"], 1e-9)
             row["load"] = "/".join(f"{r['load']:.1f}" for r in rounds["ceiling"])
             results.append(row)
             print(format_row(row), flush=True)
@@ -280,14 +290,15 @@ def run_backend(backend: str, workers: int, args, work: Path) -> list[dict]:
 
 
 HEADER = ("| backend | workers | endpoint | req/s | ceiling req/s | share | p50 ms | p99 ms | ceiling p99 ms "
-          "| server CPU µs/req | events/s | errors | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| server CPU µs/req | wrk CPU µs/req | CPU-bound req/s | events/s | errors | load |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def format_row(r: dict) -> str:
     events = f"{r['events_per_s']:,.0f}" if r["events_per_s"] else ""
     return (f"| {r['backend']} | {r['workers']} | {r['endpoint']} | {r['rps']:,.0f} | {r['ceiling_rps']:,.0f} | "
             f"{r['share']:.0%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['ceiling_p99_ms']:.1f} | "
-            f"{r.get('cpu_us', 0):.0f} | {events} | "
+            f"{r.get('cpu_us', 0):.0f} | {r.get('wrk_cpu_us', 0):.0f} | {r.get('cpu_bound_rps', 0):,.0f} | {events} | "
             f"{r['errors']} | {r['load']} |")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlalchemy
+
 from recoms.api.routes import recoms as recoms_route
 
 ROUTE_LABEL = 'route="/api/v1/recoms/{dataSourceId:datasource}"'
@@ -44,6 +46,17 @@ def test_an_error_that_escapes_the_route_is_a_problem_500(shop, monkeypatch):
     assert r.headers["content-type"] == "application/problem+json" and r.json()["status"] == 500
     assert r.headers["connection"] == "close" and r.headers["x-content-type-options"] == "nosniff"
     assert _served(shop.client, "500") == before + 1
+
+
+def test_a_store_down_behind_the_route_is_a_503_a_page_from_another_origin_can_read(shop, monkeypatch):
+    async def store_down(scope, receive, send):
+        raise sqlalchemy.exc.OperationalError("SELECT 1", (), Exception("connection refused"))
+
+    monkeypatch.setattr(recoms_route.token_route, "app", store_down)
+    r = shop.client.get("/api/v1/recoms/1", headers={"ES-TOKEN": shop.token(), "Origin": "https://shop.example.com"})
+    assert r.status_code == 503 and r.json()["status"] == 503 and r.headers["retry-after"]
+    assert r.headers["access-control-allow-origin"] in ("*", "https://shop.example.com")
+    assert r.headers["cache-control"] == "no-store"
 
 
 def test_a_body_over_the_limit_is_refused_on_the_hot_path(shop):

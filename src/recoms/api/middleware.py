@@ -12,7 +12,7 @@ from prometheus_client import Counter, Histogram
 from starlette.middleware.cors import CORSMiddleware
 
 from recoms.api.clients import Network, client_address
-from recoms.api.problems import MEDIA_TYPE, problem_body
+from recoms.api.problems import MEDIA_TYPE, problem_body, unexpected
 from recoms.errors import RecomsError
 
 REQUESTS = Counter("recoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -40,9 +40,6 @@ class _TooLarge(Exception):
 
 class _TooSlow(Exception):
     pass
-
-
-EDGE_ERRORS = (_TooLarge, _TooSlow)  # raised through the app by the edge's receive, answered by the edge
 
 
 class RateBuckets:
@@ -88,6 +85,8 @@ class Edge:
       CORS headers (a browser page cannot use a key);
     - marks every response `nosniff`, token-bearing ones `no-store`, closes the connection after an error
       (a client that sent a refused body is not read further), gives every 429/503 a Retry-After;
+    - answers an exception that escapes the app before its answer began as the app answers one (500, or
+      503 when a dependency is down): the hot path's routes run outside the app's own handlers;
     - counts requests per route and status, and their latency (Prometheus).
     """
 
@@ -188,6 +187,11 @@ class Edge:
             if not started:
                 await _send_problem(send, 408, "Request timeout",
                                     f"the body did not arrive within {self.timeout:g} seconds")
+        except Exception as exc:  # what escaped the app (the hot path's routes: api/hot_path.py)
+            if started:
+                raise
+            await unexpected(exc, f"{scope['method']} {getattr(scope.get('route'), 'path', scope['path'])}")(
+                scope, receive, send)
 
     def _observe(self, scope: Scope, status: int, start: float) -> None:
         route = scope.get("route")
