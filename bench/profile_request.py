@@ -10,12 +10,15 @@ Two numbers per data source, medians of `--runs` runs:
     .venv/bin/python bench/profile_request.py personal upsell -n 2000 --runs 5
     .venv/bin/python bench/profile_request.py similar --profile pick   # cProfile of pick (or app)
     .venv/bin/python bench/profile_request.py v2 --profile app         # the server-to-server call
+    .venv/bin/python bench/profile_request.py similar --concurrent 32  # 32 requests at a time
 
 `v2` is the server-to-server call of bench/serve.py: also bought for the sample contact named by email,
 with the API key (its app number only).
 
 Times are CPU time of the process (`time.process_time`): other jobs on a shared machine slow the
-wall clock far more than they change the CPU a request costs.
+wall clock far more than they change the CPU a request costs. The collector is set as the server sets it
+once it is up (`recoms.gc_tuning.settle`): without that, full collections over the demo's objects made
+runs differ by a fifth.
 The demo shop is loaded into a temporary SQLite database and artifacts directory (about a minute).
 The sample contact (long history, orders) is the requester, so personal and recently viewed have
 history to read. On a shared machine compare these numbers, not wall-clock server throughput.
@@ -32,6 +35,8 @@ import pstats
 import statistics
 import tempfile
 import time
+
+from recoms import gc_tuning
 
 DATASOURCES = ("similar", "also_bought", "cross_sell", "upsell", "personal", "bestsellers",
                "bestsellers_category", "recently_viewed", "new_arrivals")
@@ -108,6 +113,24 @@ class AppLoop:
         return asyncio.run(loop())
 
 
+class ConcurrentLoop:
+    """`concurrent` token chains of `AppLoop`, one request of each at a time on one event loop, as a busy
+    server's requests arrive: their token exchanges are batched as under load."""
+
+    def __init__(self, env: dict, name: str, concurrent: int) -> None:
+        self.chains = [AppLoop(env, name) for _ in range(concurrent)]
+
+    def run(self, n: int) -> float:
+        async def loop() -> float:
+            start = time.process_time()
+            for _ in range(max(1, n // len(self.chains))):
+                await asyncio.gather(*(chain.one() for chain in self.chains))
+            return time.process_time() - start
+
+        rounds = max(1, n // len(self.chains))
+        return asyncio.run(loop()) * n / (rounds * len(self.chains))  # as if exactly n requests
+
+
 class PickLoop:
     """`ServingEngine.pick` alone, with what the service would pass it."""
 
@@ -144,15 +167,18 @@ def main() -> None:
     parser.add_argument("names", nargs="*", default=DATASOURCES, help="data sources (default: all)")
     parser.add_argument("-n", type=int, default=1000, help="requests per run")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrent", type=int, default=1,
+                        help="app: this many token chains at a time (their exchanges batched, as under load)")
     parser.add_argument("--profile", choices=("app", "pick"), help="print a cProfile of one more run")
     parser.add_argument("--dir", help="keep the demo shop here and reuse it (default: a new temporary one)")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
     env = setup(args.dir)
+    gc_tuning.settle()  # as the server does once it is up: the demo's objects frozen, fewer collections
     print(f"{'data source':<22}{'app µs':>10}{'pick µs':>10}   (CPU µs per request, median of {args.runs} x {args.n})")
     for name in args.names:
-        loops = {"app": AppLoop(env, name)}
+        loops = {"app": AppLoop(env, name) if args.concurrent <= 1 else ConcurrentLoop(env, name, args.concurrent)}
         if name != "v2":
             loops["pick"] = PickLoop(env, name)
         result = {}
