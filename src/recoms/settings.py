@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         "also bought, bestsellers, ... without contact rules) each server process keeps for reuse until the next "
         "snapshot or catalog change; 0 = none"
     )
+    contact_answer_cache_entries: int = Field(
+        4096, ge=0, description="per account, how many returning customers' answers that depend only on their "
+        "history (personal, recently viewed, without contact rules) each server process keeps for reuse until "
+        "their next event, the next snapshot or catalog change; 0 = none"
+    )
     console_session_hours: float = Field(12.0, gt=0, description="a web console sign-in lasts this long")
     demo_shop: bool = Field(False, description="serve the demo storefront at /demo/shop (`make run` turns it on)")
     log_level: str = "info"

@@ -33,15 +33,16 @@ def trained(shop):
 
 @pytest.fixture
 def no_reuse(platform):
-    """Turns reuse off for the block of a test, and back on."""
-    held = platform.recommendations.answers
+    """Turns reuse off for the block of a test (every visitor's answers and returning customers'), and back on."""
+    recommendations = platform.recommendations
+    held = recommendations.answers, recommendations.contact_answers
 
     class Off:
         def __enter__(self):
-            platform.recommendations.answers = AnswerCache(0)
+            recommendations.answers = recommendations.contact_answers = AnswerCache(0)
 
         def __exit__(self, *exc):
-            platform.recommendations.answers = held
+            recommendations.answers, recommendations.contact_answers = held
 
     return Off()
 
@@ -167,3 +168,56 @@ def test_visitors_without_history_share_an_answer_until_they_have_one(trained, p
         own = body(shop, personal, token)
     assert own != fresh[personal]  # a purchase moves the personal answer (the test shop's baskets)
     assert body(shop, personal, shop.token(externalCustomerId="n1-personal")) == own
+
+
+def test_a_returning_customers_answer_is_reused_until_their_history_changes(trained, platform, no_reuse):
+    """personal and recently viewed answer a returning customer from their history: the answer is kept
+    for them, and each change of that history (a new event, a cancelled order, a merge and its undoing)
+    is answered at once, as a fresh scoring answers it."""
+    shop = trained
+    personal = shop.datasource(algorithm="personal", size=5)
+    seen = shop.datasource(algorithm="recently_viewed", size=4, fallback=[])
+    kept = platform.recommendations.contact_answers
+
+    def ask(ds: int) -> bytes:
+        return body(shop, ds, shop.token(externalCustomerId="r1"))
+
+    def as_fresh() -> dict[int, bytes]:
+        """Each answer as reuse gives it (asked twice: the second is the kept one) and as a fresh scoring."""
+        with no_reuse:
+            fresh = {ds: ask(ds) for ds in (personal, seen)}
+        for ds in (personal, seen):
+            assert ask(ds) == ask(ds) == fresh[ds], ds
+        return {ds: orjson.loads(answer) for ds, answer in fresh.items()}
+
+    def event(name: str, payload: dict, sc: str = "r1-cookie", **ids: str) -> None:
+        shop.events([envelope(name, payload, sc=sc, **(ids or {"externalCustomerId": "r1"}))])
+
+    event("ProductPage", {"productKey": "P3"})
+    event("PurchasedItems", {"OrderNumber": "r1-o1", "Products": [{"product_id": "P0", "price": 10, "quantity": 1}]})
+    before = len(kept._by_account.get(shop.account_id, (None, {}))[1])
+    first = as_fresh()
+    assert [p["id"] for p in first[seen]] == ["P3"]
+    assert len(kept._by_account[shop.account_id][1]) == before + 2  # one answer each, kept for them
+
+    event("ProductPage", {"productKey": "P7"})  # a new view: first in their recently viewed at once
+    assert [p["id"] for p in as_fresh()[seen]] == ["P7", "P3"]
+
+    bought = as_fresh()[personal]
+    # A cancelled order is no longer a purchase: personal answers without it.
+    r = shop.client.post("/api/v1/mobile/events", params={"siteId": shop.site_id}, json=[
+        {"eventName": "orderCancelled", "userPseudoId": "r1-app", "params": {"orderNumber": "r1-o1"}}])
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    assert as_fresh()[personal] != bought
+
+    # Another visitor's views join theirs when a login names both (a merge), and leave when it is undone.
+    event("ProductPage", {"productKey": "P10"}, sc="r2-cookie", user_email="r2@shop.test")
+    shop.token(externalCustomerId="r1", email="r2@shop.test")
+    assert [p["id"] for p in as_fresh()[seen]] == ["P10", "P7", "P3"]
+    r1 = shop.client.get("/api/v1/contacts", params={"externalCustomerId": "r1"}, headers=shop.auth).json()
+    merges = shop.client.get(f"/api/v1/contacts/{r1['id']}/merges", headers=shop.auth).json()
+    joined = [m for m in merges if m["winnerId"] == r1["id"] and m["undoneAt"] is None]
+    assert len(joined) == 1, merges
+    r = shop.client.post(f"/api/v1/contacts/merges/{joined[0]['id']}/undo", headers=shop.auth)
+    assert r.status_code == 200, r.text
+    assert [p["id"] for p in as_fresh()[seen]] == ["P7", "P3"]

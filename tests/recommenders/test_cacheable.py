@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recoms.recommenders.base import Query
+from recoms.recommenders.base import PURCHASE, VIEW, Query
 from recoms.recommenders.registry import algorithm_names, get_algorithm
 from tests.recommenders.tiny import DAY, NOW, TinyShop, product
 
@@ -33,3 +33,28 @@ def test_a_reusable_answer_does_not_depend_on_when_it_is_asked(name):
     assert _answer(model, catalog, NOW + 40 * DAY, context) == first  # empty history, as a new visitor's
     assert _answer(model, catalog, NOW, context) == first
     assert np.all(np.isfinite(first[1]))
+
+
+@pytest.mark.parametrize("name", algorithm_names())
+def test_an_answer_kept_per_history_depends_only_on_that_history(name):
+    """`cacheable_with_history`: a returning customer's answer is kept until their history changes, so it
+    may not depend on when it is asked, and a different history is a different answer."""
+    cls = get_algorithm(name)
+    if not cls.cacheable_with_history:
+        pytest.skip(f"{name} declares its answers to a history its own to each request")
+    assert cls.uses_history
+    catalog, model = SHOP.fit(name)
+
+    def answer(now_ms: int, history: list[tuple[str, int, int]]) -> tuple[list[int], list[float]]:
+        ids, scores = model.recommend([Query(
+            context=catalog.indices([] if cls.needs is None else ["P1"]),
+            history_items=catalog.indices([p for p, _, _ in history]),
+            history_kinds=np.array([k for _, k, _ in history], np.int8),
+            history_ts=np.array([t for _, _, t in history], np.int64), now_ms=now_ms)])[0]
+        return list(map(int, ids)), [round(float(s), 6) for s in scores]
+
+    history = [("P2", VIEW, NOW - DAY), ("P5", PURCHASE, NOW - 2 * DAY), ("P6", VIEW, NOW - 3 * DAY)]
+    first = answer(NOW, history)
+    assert first[0] and np.all(np.isfinite(first[1]))
+    assert answer(NOW + 40 * DAY, history) == first == answer(NOW, history)
+    assert answer(NOW, [("P7", VIEW, NOW), *history]) != first

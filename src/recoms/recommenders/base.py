@@ -118,6 +118,10 @@ class Recommender(ABC):
     # A model that reads the history (`uses_history`): True when, for an empty history, its answer depends
     # only on the fitted state and the query's context and categories (the same to every new visitor).
     cacheable_without_history: ClassVar[bool] = False
+    # A model that reads the history: True when its answer depends only on the fitted state, the query's
+    # context and categories and the history itself (no time, no chance): serving may reuse a contact's
+    # answer until their history changes.
+    cacheable_with_history: ClassVar[bool] = False
     default_params: ClassVar[dict[str, Any]] = {}
     # Params that change nothing learned: one fit serves every value of them (views share the arrays).
     serving_params: ClassVar[frozenset[str]] = frozenset()

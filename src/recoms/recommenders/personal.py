@@ -48,6 +48,7 @@ class Personal(Recommender):
     name = "personal"
     uses_history = True
     cacheable_without_history = True  # no history: the popularity prior of the fitted state
+    cacheable_with_history = True
     default_params: ClassVar[dict[str, Any]] = {
         "exclude_purchased": True,
         "repeat_weight": 0.0,  # share of the repeat part (set per shop by its regime and tuning)

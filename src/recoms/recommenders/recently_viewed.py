@@ -14,6 +14,7 @@ class RecentlyViewed(Recommender):
     name = "recently_viewed"
     uses_history = True
     cacheable_without_history = True  # no history: nothing of its own (the fallbacks answer)
+    cacheable_with_history = True
     learns = False
     default_params: ClassVar[dict[str, Any]] = {"include_carted": True}
 

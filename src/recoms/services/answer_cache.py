@@ -9,6 +9,10 @@ contact's fields. The key holds everything else the answer depends on: the data 
 (id, version, A/B variant), the context products, the categories and the request's filters. The
 entries belong to one state of the account's models and catalog: a new snapshot or a catalog change
 replaces that state, and its answers go with it.
+
+A returning customer's answer (personal, recently viewed) depends on their history: it is kept in a cache
+of its own, under the live contact and their history's mark (store.history_marks), which every write
+of their interactions changes.
 """
 
 from __future__ import annotations
@@ -41,6 +45,15 @@ def cacheable_without_history(chain: tuple[Any, ...], ds: DataSource) -> bool:
     `Recommender.cacheable_without_history`, the others `cacheable`, and no rule reads the contact's fields."""
     return (bool(chain) and any(m.uses_history for m in chain)
             and all(m.cacheable_without_history if m.uses_history else m.cacheable for m in chain)
+            and not depends_on_contact_fields(ds.rules))
+
+
+def cacheable_with_history(chain: tuple[Any, ...], ds: DataSource) -> bool:
+    """True when the data source reads the visitor's history and its answer is a function of that history
+    (its history models declare `Recommender.cacheable_with_history`, the others `cacheable`, and no rule
+    reads the contact's fields): a returning customer's answer may be reused until their history changes."""
+    return (bool(chain) and any(m.uses_history for m in chain)
+            and all(m.cacheable_with_history if m.uses_history else m.cacheable for m in chain)
             and not depends_on_contact_fields(ds.rules))
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from recoms.domain import identity
-from recoms.store import activity, bulk_load, claims, contacts, group_lookups, products, recom_events
+from recoms.store import activity, bulk_load, claims, contacts, group_lookups, history_marks, products, recom_events
 from recoms.store.bulk import Rows, insert_together, json_text
 from recoms.store.db import now_ms
 
@@ -350,12 +350,22 @@ class Pending:
         for account_id, rows in self.recom_events.items():
             recom_events.insert_known(self.conn, account_id, rows)
         claims.add_many(self.conn, self.claims)
+        histories: dict[int, set[int]] = {}  # account -> the contacts given interactions
+        for row in self.interactions:
+            histories.setdefault(row[0], set()).add(row[1])
+
+        def marks_then() -> None:  # after the rows, in their round trip (PostgreSQL)
+            for account_id, contact_ids in histories.items():
+                history_marks.changed(self.conn, account_id, contact_ids)
+            if then is not None:
+                then()
+
         insert_together(self.conn, [
             *self._contact_rows(), Rows("contact_merges", MERGE_COLUMNS, self.merges),
             *(state.cart_rows() for state in self.accounts.values()),
             Rows("events", activity.EVENT_COLUMNS, self.events),
             Rows("interactions", activity.INTERACTION_COLUMNS, self.interactions),
-            Rows("orders", activity.ORDER_COLUMNS, self.orders)], then)
+            Rows("orders", activity.ORDER_COLUMNS, self.orders)], marks_then if histories else then)
         self.events, self.interactions, self.orders, self.recom_events, self.claims = [], [], [], {}, set()
         self.merges = []
         self.by_contact = {}

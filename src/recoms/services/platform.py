@@ -71,5 +71,6 @@ def build_platform(settings: Settings) -> Platform:
                     settings.auth_failures_per_minute)
     log = RecommendationLog(ctx.engine, settings.recommendation_log, settings.recommendation_log_flush_seconds)
     recommendations = Recommendations(ctx.engine, datasources, serving, ctx.tokens, directory, log,
-                                      AnswerCache(settings.answer_cache_entries), ctx.connections)
+                                      AnswerCache(settings.answer_cache_entries), ctx.connections,
+                                      AnswerCache(settings.contact_answer_cache_entries))
     return Platform(ctx, directory, datasources, serving, recommendations, limits, IngestQueue(ctx.engine), log)

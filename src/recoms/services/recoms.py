@@ -26,7 +26,7 @@ from recoms.services.datasources import DataSources
 from recoms.services.known_contacts import KnownContacts
 from recoms.services.off_loop import OffLoop, TokenExchanges
 from recoms.services.serving import AccountModels, ServingEngine
-from recoms.store import activity, contacts
+from recoms.store import activity, contacts, history_marks
 from recoms.store.db import DriverConnections
 from recoms.store.redis_tokens import RedisTokenStore
 from recoms.store.tokens import SqlTokenStore, TokenStore
@@ -141,6 +141,7 @@ class Prepared:
     state: AccountModels
     cacheable: bool  # the answer depends on nothing of the contact: it may be reused (answer_cache)
     cacheable_without_history: bool = False  # ... when the contact has no history (or is unknown)
+    cacheable_with_history: bool = False  # ... to this contact, until their history changes
     reads_history: bool = False
     reads_contact: bool = False
     history: Any = None
@@ -176,11 +177,12 @@ class Recommendations:
     def __init__(
         self, engine: sa.Engine, datasources: DataSources, serving: ServingEngine, tokens: TokenStore,
         directory: AccountDirectory, log: RecommendationLog, answers: AnswerCache | None = None,
-        reads: DriverConnections | None = None,
+        reads: DriverConnections | None = None, contact_answers: AnswerCache | None = None,
     ) -> None:
         self.engine = engine
         self.reads = reads or DriverConnections(engine)  # the hot path's one-statement reads
         self.answers = answers or AnswerCache(0)
+        self.contact_answers = contact_answers or AnswerCache(0)  # returning customers' (answer_cache)
         self.log = log
         if self.reads.sqlite:  # the loop writes its lists itself (see services.attribution)
             log.write_on_loop(self.reads)
@@ -242,25 +244,42 @@ class Recommendations:
         """The products' JSON array for the contact's variant of the data source, and the id of the list
         (logged for attribution: services.attribution, written off the request)."""
         p = self._plan(account, ds_id, contact_id, req)
-        if p.reads_history:
-            p.history = await self.off_loop.run(
-                activity.contact_history, self.reads, account.id, contact_id, HISTORY_LIMIT)
-        if p.reads_contact:
-            p.contact = await self.off_loop.run(self._contact_fields, account.id, contact_id)
         ds = p.ds
-        key = None
-        answer = None
-        if p.cacheable or (p.cacheable_without_history and (p.history is None or not p.history[0])):
-            key = (ds.id, ds.updated_at, ds.variant_id, tuple(req.products), tuple(req.categories), req.filters)
-            answer = self.answers.get(account.id, p.state, key)
+        key = (ds.id, ds.updated_at, ds.variant_id, tuple(req.products), tuple(req.categories), req.filters)
+        cache, key, answer = await self._read_contact(p, account.id, contact_id, key)
         if answer is None:
             catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters,
                                                 p.history, p.contact)
             answer = (b"[" + b",".join([catalog.fragments[i] for i in picked]) + b"]", [catalog.ids[i] for i in picked])
-            if key is not None:
-                self.answers.put(account.id, p.state, key, answer)
+            if cache is not None:
+                cache.put(account.id, p.state, key, answer)
         body, ids = answer
         return body, self.log.record(account.id, ds_id, p.variant_id, contact_id, ids)
+
+    async def _read_contact(
+        self, p: Prepared, account_id: int, contact_id: int | None, key: tuple,
+    ) -> tuple[AnswerCache | None, tuple, tuple[bytes, list[str]] | None]:
+        """What of the contact the answer reads (their history, their fields), onto `p`; and where the answer
+        may be kept: (that cache or None, the answer's key in it, the answer found there or None). A
+        returning customer's kept answer spares reading their history: its key holds their history's mark."""
+        cache = answer = None
+        if p.reads_history:
+            marked = await self.off_loop.run(history_marks.live_mark, self.reads, account_id, contact_id)
+            if marked is None or marked[1] is None:  # gone, or no interactions ever: nothing to read
+                p.history = activity.NO_HISTORY
+            else:
+                if p.cacheable_with_history:
+                    cache, key = self.contact_answers, (*key, *marked)
+                    answer = cache.get(account_id, p.state, key)
+                if answer is None:  # read after the mark: a write between them only costs a miss later
+                    p.history = await self.off_loop.run(
+                        activity.contact_history, self.reads, account_id, marked[0], HISTORY_LIMIT)
+        if p.reads_contact:
+            p.contact = await self.off_loop.run(self._contact_fields, account_id, contact_id)
+        if cache is None and (p.cacheable or (p.cacheable_without_history and (p.history is None or not p.history[0]))):
+            cache = self.answers
+            answer = cache.get(account_id, p.state, key)
+        return cache, key, answer
 
     def serve_products(
         self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
@@ -280,7 +299,9 @@ class Recommendations:
         """`_plan`, then the contact's history and attributes read in place (the console's, the SDK's calls)."""
         prepared = self._plan(account, ds_id, contact_id, req, config)
         if prepared.reads_history:
-            prepared.history = activity.contact_history(self.reads, account.id, contact_id, HISTORY_LIMIT)
+            marked = history_marks.live_mark(self.reads, account.id, contact_id)
+            prepared.history = (activity.contact_history(self.reads, account.id, marked[0], HISTORY_LIMIT)
+                                if marked is not None and marked[1] is not None else activity.NO_HISTORY)
         if prepared.reads_contact:
             prepared.contact = self._contact_fields(account.id, contact_id)
         return prepared
@@ -305,6 +326,7 @@ class Recommendations:
             raise BadRequest(f"data source {ds_id} ({ds.algorithm}) needs a category: pass ?category=<name>")
         known = contact_id is not None
         return Prepared(ds, variant_id, state, bound.cacheable, bound.cacheable_without_history,
+                        bound.cacheable_with_history,
                         reads_history=known and bound.uses_history,
                         reads_contact=known and depends_on_contact_fields(ds.rules))
 

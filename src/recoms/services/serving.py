@@ -46,6 +46,7 @@ class Bound:
     needs: str | None
     cacheable: bool = False  # its answers depend on nothing of the visitor (services/answer_cache)
     cacheable_without_history: bool = False  # so are those to visitors with no history yet
+    cacheable_with_history: bool = False  # a contact's answers depend on their history alone
 
     @property
     def chain(self) -> tuple[Recommender, ...]:
@@ -91,7 +92,8 @@ class AccountModels:
             found = Bound(model, fallbacks, history, needs)
             found = self.bound[key] = replace(
                 found, cacheable=answer_cache.cacheable(found.chain, ds),
-                cacheable_without_history=answer_cache.cacheable_without_history(found.chain, ds))
+                cacheable_without_history=answer_cache.cacheable_without_history(found.chain, ds),
+                cacheable_with_history=answer_cache.cacheable_with_history(found.chain, ds))
         return found
 
 

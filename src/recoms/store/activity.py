@@ -10,6 +10,7 @@ import orjson
 import sqlalchemy as sa
 
 from recoms.recommenders.base import PURCHASE
+from recoms.store import history_marks
 from recoms.store.bulk import Rows, insert_together, json_text, one_of
 from recoms.store.contacts import live_contact_sql
 from recoms.store.db import DriverConnections, now_ms
@@ -25,6 +26,9 @@ def insert_events(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
 def insert_interactions(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(interactions.insert(), rows)
+        for account_id in {row["account_id"] for row in rows}:
+            history_marks.changed(conn, account_id, [row.get("contact_id") for row in rows
+                                                     if row["account_id"] == account_id])
 
 
 # The ingestion path's rows: sequences in these orders, JSON already text (store.bulk); the contact is
@@ -113,36 +117,36 @@ def set_order_status(conn: sa.Connection, account_id: int, number: str, status: 
     )
     if result.rowcount and status == "cancelled":
         # A cancelled order is no longer a purchase: recommenders must not learn from it.
-        conn.execute(
-            interactions.delete().where(
-                interactions.c.account_id == account_id, interactions.c.order_number == number,
-                interactions.c.kind == PURCHASE,
-            )
-        )
+        bought = (interactions.c.account_id == account_id, interactions.c.order_number == number,
+                  interactions.c.kind == PURCHASE)
+        history_marks.changed(conn, account_id, conn.execute(
+            sa.select(interactions.c.contact_id).where(*bought).distinct()).scalars())
+        conn.execute(interactions.delete().where(*bought))
     return result.rowcount > 0
 
 
-# The hot-path read, one indexed query: a contact's newest product interactions (following a merge).
-# It runs on the driver's connections in autocommit (store.db.DriverConnections): SQLAlchemy's row
-# processing cost 3x the query itself, and its pool's checkout, pre-ping and reset are round trips.
+# The hot-path read, one indexed query: a live contact's newest product interactions (callers follow a
+# merge first: store.history_marks.live_mark). It runs on the driver's connections in autocommit
+# (store.db.DriverConnections): SQLAlchemy's row processing cost 3x the query itself, and its pool's
+# checkout, pre-ping and reset are round trips.
 HISTORY_SQL = (
-    "SELECT product_id, kind, ts FROM interactions WHERE account_id = ? AND contact_id = "
-    "(SELECT COALESCE(merged_into, id) FROM contacts WHERE account_id = ? AND id = ?) "
+    "SELECT product_id, kind, ts FROM interactions WHERE account_id = ? AND contact_id = ? "
     "AND product_id IS NOT NULL ORDER BY ts DESC LIMIT ?"
 )
 
 
 _NO_KINDS, _NO_TIMES = np.empty(0, np.int8), np.empty(0, np.int64)
 _NO_KINDS.flags.writeable = _NO_TIMES.flags.writeable = False  # shared by every empty history
+NO_HISTORY: tuple[list[str], np.ndarray, np.ndarray] = ([], _NO_KINDS, _NO_TIMES)
 
 
 def contact_history(
-    connections: DriverConnections, account_id: int, contact_id: int, limit: int = 200
+    connections: DriverConnections, account_id: int, live_contact_id: int, limit: int = 200
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     sql = HISTORY_SQL if connections.mark == "?" else HISTORY_SQL.replace("?", "%s")
-    rows = connections.execute(sql, (account_id, account_id, contact_id, limit))
+    rows = connections.execute(sql, (account_id, live_contact_id, limit))
     if not rows:  # a new visitor: much of a shop's traffic
-        return [], _NO_KINDS, _NO_TIMES
+        return NO_HISTORY
     return (
         [r[0] for r in rows],
         np.fromiter((r[1] for r in rows), np.int8, len(rows)),

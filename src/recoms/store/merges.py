@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from recoms.store import history_marks
 from recoms.store.bulk import json_text
 from recoms.store.db import now_ms
 from recoms.store.tables import carts, contact_identifiers, contact_merges, contacts, events, interactions, orders
@@ -42,11 +43,14 @@ cart_dropped AS (DELETE FROM carts WHERE account_id = %(account)s AND contact_id
                  AND EXISTS (SELECT 1 FROM winner_cart)),
 loser_attributes AS (SELECT attributes FROM contacts WHERE account_id = %(account)s AND id = %(loser)s),
 winner_attributes AS (SELECT attributes FROM contacts WHERE account_id = %(account)s AND id = %(winner)s),
-attributes_joined AS (
-    UPDATE contacts SET attributes = (l.attributes::jsonb || contacts.attributes::jsonb)::json,
-                        updated_at = %(now)s
-    FROM loser_attributes AS l
-    WHERE contacts.account_id = %(account)s AND contacts.id = %(winner)s AND l.attributes::jsonb <> '{{}}'),
+winner_joined AS (  -- the loser's attributes joined, and a new history mark (store.history_marks)
+    UPDATE contacts SET attributes = CASE WHEN l.attributes::jsonb <> '{{}}'
+                                          THEN (l.attributes::jsonb || contacts.attributes::jsonb)::json
+                                          ELSE contacts.attributes END,
+                        updated_at = CASE WHEN l.attributes::jsonb <> '{{}}' THEN %(now)s ELSE contacts.updated_at END,
+                        history_mark = %(mark)s
+    FROM (SELECT 1) AS one LEFT JOIN loser_attributes AS l ON true
+    WHERE contacts.account_id = %(account)s AND contacts.id = %(winner)s),
 pointed AS (UPDATE contacts SET merged_into = %(winner)s, updated_at = %(now)s
             WHERE account_id = %(account)s AND (id = %(loser)s OR merged_into = %(loser)s))
 INSERT INTO contact_merges (account_id, loser_id, winner_id, reason, created_at, undo)
@@ -63,6 +67,7 @@ def _merge_postgres(conn: sa.Connection, account_id: int, loser: int, winner: in
     SQLite path's eleven statements were eleven round trips)."""
     return conn.exec_driver_sql(MERGE_POSTGRES, {
         "account": account_id, "loser": loser, "winner": winner, "reason": reason[:200], "now": now_ms(),
+        "mark": history_marks.new_mark(),
     }).scalar_one()
 
 
@@ -93,6 +98,7 @@ def merge(conn: sa.Connection, account_id: int, loser: int, winner: int, reason:
     for which in ("id", "merged_into"):
         conn.exec_driver_sql(f"UPDATE contacts SET merged_into = {m}, updated_at = {m} WHERE account_id = {m} "
                              f"AND {which} = {m}", (winner, now, account_id, loser))
+    history_marks.changed(conn, account_id, [winner])  # the loser's rows joined its history
     undo = {"winner_attributes": attrs.get(winner, {}), "loser_cart": loser_cart, "cart_moved": cart_moved}
     return conn.exec_driver_sql(
         "INSERT INTO contact_merges (account_id, loser_id, winner_id, reason, created_at, undo) "
@@ -156,6 +162,7 @@ def unmerge(conn: sa.Connection, account_id: int, record: sa.Row) -> None:
                      .values(merged_into=loser, updated_at=now))
     _undo_state(conn, account_id, loser, [winner] if live_winner == winner else [winner, live_winner],
                 record.undo or {})
+    history_marks.changed(conn, account_id, [loser, winner, live_winner])  # rows went home
     conn.execute(cm.update().where(cm.c.id == record.id).values(undone_at=now))
 
 

@@ -55,6 +55,8 @@ contacts = sa.Table(
     sa.Column("attributes", sa.JSON, nullable=False),
     sa.Column("created_at", Ms, nullable=False),
     sa.Column("updated_at", Ms, nullable=False),
+    # Changes whenever the contact's interactions change; NULL: it never had any (store.history_marks).
+    sa.Column("history_mark", sa.BigInteger, nullable=True),
     # A merge re-points the contacts merged into the loser; erasure finds them: by index, not by a scan.
     sa.Index("ix_contacts_account_merged_into", "account_id", "merged_into"),
 )

@@ -1,0 +1,58 @@
+"""A contact's history mark: a value that changes whenever the contact's interactions change.
+
+Serving keeps a returning customer's answer while their history stays what it was (services.recoms): one
+primary-key read of the mark replaces reading and scoring their newest events. Every writer of
+interactions sets a new mark on the contacts whose rows it adds, removes or moves, in the same
+transaction (a reader that sees the new rows sees the new mark); a mark is random, so a contact never
+gets a mark back that named another history of theirs. NULL: the contact never had an interaction, so
+serving skips the history read (migration 0011 marked the contacts that had some before marks).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+from recoms.store.bulk import as_sqlalchemy, one_of
+from recoms.store.db import DriverConnections
+
+CHUNK = 500  # SQLite's parameters per statement stay far below its limit
+
+# The live contact (following a merge) and its mark: two primary-key lookups.
+LIVE_MARK_SQL = (
+    "SELECT id, history_mark FROM contacts WHERE id = "
+    "(SELECT COALESCE(merged_into, id) FROM contacts WHERE account_id = ? AND id = ?)"
+)
+
+
+def new_mark() -> int:
+    return secrets.randbits(62) + 1  # never 0 or NULL, within a signed 64-bit column
+
+
+def changed(conn: sa.Connection, account_id: int, contact_ids: Iterable[int | None]) -> None:
+    """These contacts' histories changed in the caller's transaction: each gets a new mark. On PostgreSQL
+    the statement goes through the driver, so it can join a pipeline (store.bulk.insert_together)."""
+    ids = sorted({c for c in contact_ids if c is not None})
+    if not ids:
+        return
+    mark = new_mark()
+    if conn.dialect.name == "postgresql":
+        among, params = one_of(conn, "id", ids)
+        sql = f"UPDATE contacts SET history_mark = %s WHERE account_id = %s AND {among}"
+        raw = conn.connection.driver_connection
+        with as_sqlalchemy(sql, raw):
+            raw.execute(sql, (mark, account_id, *params))
+        return
+    for start in range(0, len(ids), CHUNK):
+        among, params = one_of(conn, "id", ids[start:start + CHUNK])
+        conn.exec_driver_sql(f"UPDATE contacts SET history_mark = ? WHERE account_id = ? AND {among}",
+                             (mark, account_id, *params))
+
+
+def live_mark(connections: DriverConnections, account_id: int, contact_id: int) -> tuple[int, int | None] | None:
+    """(the live contact's id, its mark), or None for a contact that is gone (erased)."""
+    sql = LIVE_MARK_SQL if connections.mark == "?" else LIVE_MARK_SQL.replace("?", "%s")
+    rows = connections.execute(sql, (account_id, contact_id))
+    return (rows[0][0], rows[0][1]) if rows else None
