@@ -176,7 +176,7 @@ def test_a_returning_customers_answer_is_reused_until_their_history_changes(trai
     is answered at once, as a fresh scoring answers it."""
     shop = trained
     personal = shop.datasource(algorithm="personal", size=5)
-    seen = shop.datasource(algorithm="recently_viewed", size=4, fallback=[])
+    seen = shop.datasource(algorithm="recently_viewed", size=5, fallback=[])
     kept = platform.recommendations.contact_answers
 
     def ask(ds: int) -> bytes:
@@ -202,6 +202,12 @@ def test_a_returning_customers_answer_is_reused_until_their_history_changes(trai
 
     event("ProductPage", {"productKey": "P7"})  # a new view: first in their recently viewed at once
     assert [p["id"] for p in as_fresh()[seen]] == ["P7", "P3"]
+    for _ in range(2):  # the shop's server asking for them (v2) reads their mark itself
+        r = shop.client.get(f"/api/v2/contacts/recoms/{seen}", params={"externalCustomerId": "r1"}, headers=shop.auth)
+        assert r.status_code == 200 and [p["id"] for p in r.json()] == ["P7", "P3"], r.text
+    event("ProductPage", {"productKey": "P8"})
+    r = shop.client.get(f"/api/v2/contacts/recoms/{seen}", params={"externalCustomerId": "r1"}, headers=shop.auth)
+    assert [p["id"] for p in r.json()] == ["P8", "P7", "P3"], r.text
 
     bought = as_fresh()[personal]
     # A cancelled order is no longer a purchase: personal answers without it.
@@ -213,11 +219,11 @@ def test_a_returning_customers_answer_is_reused_until_their_history_changes(trai
     # Another visitor's views join theirs when a login names both (a merge), and leave when it is undone.
     event("ProductPage", {"productKey": "P10"}, sc="r2-cookie", user_email="r2@shop.test")
     shop.token(externalCustomerId="r1", email="r2@shop.test")
-    assert [p["id"] for p in as_fresh()[seen]] == ["P10", "P7", "P3"]
+    assert [p["id"] for p in as_fresh()[seen]] == ["P10", "P8", "P7", "P3"]
     r1 = shop.client.get("/api/v1/contacts", params={"externalCustomerId": "r1"}, headers=shop.auth).json()
     merges = shop.client.get(f"/api/v1/contacts/{r1['id']}/merges", headers=shop.auth).json()
     joined = [m for m in merges if m["winnerId"] == r1["id"] and m["undoneAt"] is None]
     assert len(joined) == 1, merges
     r = shop.client.post(f"/api/v1/contacts/merges/{joined[0]['id']}/undo", headers=shop.auth)
     assert r.status_code == 200, r.text
-    assert [p["id"] for p in as_fresh()[seen]] == ["P7", "P3"]
+    assert [p["id"] for p in as_fresh()[seen]] == ["P8", "P7", "P3"]

@@ -225,9 +225,9 @@ def test_in_place_a_failing_store_fails_the_batch(tmp_path):
 
 
 def _create(store: SqlTokenStore) -> None:
-    from recoms.store.tables import token_chains
+    from recoms.store.tables import contacts, metadata, token_chains
 
-    token_chains.create(store.engine)
+    metadata.create_all(store.engine, tables=[contacts, token_chains])  # an exchange reads the contact's mark
 
 
 @pytest.mark.skipif(not REDIS, reason="RECOMS_TEST_REDIS_URL not set")

@@ -220,7 +220,7 @@ class Recommendations:
             if account is None:
                 raise Unauthorized(SPENT_TOKEN)
             req = parse_body(_json(body)) if body else parse_query(query)
-            products, recommendation_id = await self.serve(account, ds_id, grant.contact_id, req)
+            products, recommendation_id = await self.serve(account, ds_id, grant.contact_id, req, grant.history)
             return TokenAnswer(products, next_token, recommendation_id=recommendation_id)
         except Exception as exc:  # answered with the next token; the route turns it into a problem
             return TokenAnswer(None, next_token, exc)
@@ -240,13 +240,15 @@ class Recommendations:
 
     async def serve(
         self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,
+        marked: tuple[int, int | None] | None = None,
     ) -> tuple[bytes, str]:
         """The products' JSON array for the contact's variant of the data source, and the id of the list
-        (logged for attribution: services.attribution, written off the request)."""
+        (logged for attribution: services.attribution, written off the request). `marked`: the live contact
+        and its history mark when the caller read them already (a token exchange does)."""
         p = self._plan(account, ds_id, contact_id, req)
         ds = p.ds
         key = (ds.id, ds.updated_at, ds.variant_id, tuple(req.products), tuple(req.categories), req.filters)
-        cache, key, answer = await self._read_contact(p, account.id, contact_id, key)
+        cache, key, answer = await self._read_contact(p, account.id, contact_id, key, marked)
         if answer is None:
             catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters,
                                                 p.history, p.contact)
@@ -258,13 +260,15 @@ class Recommendations:
 
     async def _read_contact(
         self, p: Prepared, account_id: int, contact_id: int | None, key: tuple,
+        marked: tuple[int, int | None] | None,
     ) -> tuple[AnswerCache | None, tuple, tuple[bytes, list[str]] | None]:
         """What of the contact the answer reads (their history, their fields), onto `p`; and where the answer
         may be kept: (that cache or None, the answer's key in it, the answer found there or None). A
         returning customer's kept answer spares reading their history: its key holds their history's mark."""
         cache = answer = None
         if p.reads_history:
-            marked = await self.off_loop.run(history_marks.live_mark, self.reads, account_id, contact_id)
+            if marked is None:
+                marked = await self.off_loop.run(history_marks.live_mark, self.reads, account_id, contact_id)
             if marked is None or marked[1] is None:  # gone, or no interactions ever: nothing to read
                 p.history = activity.NO_HISTORY
             else:

@@ -27,6 +27,13 @@ LIVE_MARK_SQL = (
 )
 
 
+def live_mark_columns(contact: str) -> str:
+    """SQL for two columns of another statement (a token exchange's RETURNING): the live contact of the
+    contact in column `contact`, and its mark, as `live_mark` reads them (NULLs for a contact that is gone)."""
+    live = f"(SELECT COALESCE(merged_into, id) FROM contacts WHERE id = {contact})"
+    return f"{live}, (SELECT history_mark FROM contacts WHERE id = {live})"
+
+
 def new_mark() -> int:
     return secrets.randbits(62) + 1  # never 0 or NULL, within a signed 64-bit column
 

@@ -23,6 +23,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from recoms.domain.accounts import hash_secret
+from recoms.store import history_marks
 from recoms.store.db import DriverConnections, WriteLockBusy
 from recoms.store.tables import token_chains
 
@@ -32,6 +33,13 @@ class Grant:
     account_id: int
     contact_id: int
     chain_id: str  # the chain's hash: the same for every token of one chain
+    # (the live contact, its history mark) as the exchange saw them (store.history_marks), read in its
+    # statement so that serving need not; None where the store cannot tell (Redis).
+    history: tuple[int, int | None] | None = None
+
+
+def _history(live: int | None, mark: int | None) -> tuple[int, int | None] | None:
+    return None if live is None else (int(live), None if mark is None else int(mark))
 
 
 class TokenStore(Protocol):
@@ -104,7 +112,7 @@ class SqlTokenStore:
         self._advance = (
             f"UPDATE token_chains SET seq = seq + 1, secret_hash = {mark}, expires_at = {mark} "
             f"WHERE chain_hash = {mark} AND seq = {mark} AND secret_hash = {mark} AND expires_at > {mark} "
-            f"AND revoked = {false} RETURNING account_id, contact_id"
+            f"AND revoked = {false} RETURNING account_id, contact_id, {history_marks.live_mark_columns('contact_id')}"
         )
         self._revoke = f"UPDATE token_chains SET revoked = {true} WHERE chain_hash = {mark} AND seq > {mark}"
         self._insert = (
@@ -119,7 +127,8 @@ class SqlTokenStore:
             "WHERE token_chains.chain_hash = v.chain_hash AND token_chains.seq = v.seq "
             "AND token_chains.secret_hash = v.secret_hash AND token_chains.expires_at > %s "
             "AND token_chains.revoked = FALSE "
-            "RETURNING token_chains.chain_hash, token_chains.account_id, token_chains.contact_id"
+            "RETURNING token_chains.chain_hash, token_chains.account_id, token_chains.contact_id, "
+            f"{history_marks.live_mark_columns('token_chains.contact_id')}"
         )
         self._execute = self.connections.execute
 
@@ -168,12 +177,13 @@ class SqlTokenStore:
         rows = [(parsed[i].chain_hash, parsed[i].seq, parsed[i].secret_hash, hash_secret(fresh[i]), now + self.ttl_ms)
                 for i in firsts.values()]
         arrays = [list(column) for column in zip(*rows, strict=True)]  # one array per column
-        granted = {r[0]: (int(r[1]), int(r[2])) for r in execute(self._advance_many, (*arrays, now))}
+        granted = {r[0]: r for r in execute(self._advance_many, (*arrays, now))}
         for chain_hash, i in firsts.items():
             p = parsed[i]
             if chain_hash in granted:
-                account_id, contact_id = granted[chain_hash]
-                results[i] = Grant(account_id, contact_id, chain_hash), format_token(p.chain, p.seq + 1, fresh[i])
+                r = granted[chain_hash]
+                results[i] = (Grant(int(r[1]), int(r[2]), chain_hash, _history(r[3], r[4])),
+                              format_token(p.chain, p.seq + 1, fresh[i]))
             else:  # refused: an earlier token of this chain came back, it leaked (as in `_exchange`)
                 execute(self._revoke, (chain_hash, p.seq))
         for i in again:
@@ -185,7 +195,8 @@ class SqlTokenStore:
         rows = execute(self._advance, (hash_secret(secret), now + self.ttl_ms, parsed.chain_hash, parsed.seq,
                                        parsed.secret_hash, now))
         if rows:
-            grant = Grant(int(rows[0][0]), int(rows[0][1]), parsed.chain_hash)
+            r = rows[0]
+            grant = Grant(int(r[0]), int(r[1]), parsed.chain_hash, _history(r[2], r[3]))
             return grant, format_token(parsed.chain, parsed.seq + 1, secret)
         # Refused. A token of this chain from before its current one was used already: it leaked.
         execute(self._revoke, (parsed.chain_hash, parsed.seq))
