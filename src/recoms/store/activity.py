@@ -147,11 +147,8 @@ def contact_history(
     rows = connections.execute(sql, (account_id, live_contact_id, limit))
     if not rows:  # a new visitor: much of a shop's traffic
         return NO_HISTORY
-    return (
-        [r[0] for r in rows],
-        np.fromiter((r[1] for r in rows), np.int8, len(rows)),
-        np.fromiter((r[2] for r in rows), np.int64, len(rows)),
-    )
+    ids, kinds, times = zip(*rows, strict=True)  # columns in C: a third of generators' cost per row
+    return list(ids), np.array(kinds, np.int8), np.array(times, np.int64)
 
 
 def list_events(conn: sa.Connection, account_id: int, contact_id: int, limit: int = 100) -> list[dict[str, Any]]:

@@ -44,18 +44,18 @@ def changed(conn: sa.Connection, account_id: int, contact_ids: Iterable[int | No
     ids = sorted({c for c in contact_ids if c is not None})
     if not ids:
         return
-    mark = new_mark()
+    mark, raw = new_mark(), conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
         among, params = one_of(conn, "id", ids)
         sql = f"UPDATE contacts SET history_mark = %s WHERE account_id = %s AND {among}"
-        raw = conn.connection.driver_connection
         with as_sqlalchemy(sql, raw):
             raw.execute(sql, (mark, account_id, *params))
         return
-    for start in range(0, len(ids), CHUNK):
+    for start in range(0, len(ids), CHUNK):  # SQLite: the driver's own call (a group commit's every group)
         among, params = one_of(conn, "id", ids[start:start + CHUNK])
-        conn.exec_driver_sql(f"UPDATE contacts SET history_mark = ? WHERE account_id = ? AND {among}",
-                             (mark, account_id, *params))
+        sql = f"UPDATE contacts SET history_mark = ? WHERE account_id = ? AND {among}"
+        with as_sqlalchemy(sql, raw):
+            raw.execute(sql, (mark, account_id, *params))
 
 
 def live_mark(connections: DriverConnections, account_id: int, contact_id: int) -> tuple[int, int | None] | None:
