@@ -159,6 +159,19 @@ class TokenAnswer:
     recommendation_id: str | None = None
 
 
+def _has_history(marked: tuple[int, int | None] | None) -> bool:
+    """Whether a contact (its live id and history mark) has events to read: not when it is gone or never
+    had an interaction (no mark)."""
+    return marked is not None and marked[1] is not None
+
+
+def _history_of(reads: DriverConnections, account_id: int, marked: tuple[int, int | None] | None) -> Any:
+    """The live contact's newest events (none when `_has_history` says so)."""
+    if not _has_history(marked):
+        return activity.NO_HISTORY
+    return activity.contact_history(reads, account_id, marked[0], HISTORY_LIMIT)
+
+
 def _exchange_in_place(tokens: TokenStore) -> Callable[[list[str]], Awaitable[list | None]] | None:
     """How a batch of token exchanges runs on the event loop, for the stores where that is cheaper than a
     thread: SQLite (a local commit without fsync, None when another writer holds the lock) and Redis (a
@@ -269,15 +282,12 @@ class Recommendations:
         if p.reads_history:
             if marked is None:
                 marked = await self.off_loop.run(history_marks.live_mark, self.reads, account_id, contact_id)
-            if marked is None or marked[1] is None:  # gone, or no interactions ever: nothing to read
-                p.history = activity.NO_HISTORY
-            else:
-                if p.cacheable_with_history:
-                    cache, key = self.contact_answers, (*key, *marked)
-                    answer = cache.get(account_id, p.state, key)
-                if answer is None:  # read after the mark: a write between them only costs a miss later
-                    p.history = await self.off_loop.run(
-                        activity.contact_history, self.reads, account_id, marked[0], HISTORY_LIMIT)
+            if p.cacheable_with_history and _has_history(marked):
+                cache, key = self.contact_answers, (*key, *marked)
+                answer = cache.get(account_id, p.state, key)
+            if answer is None:  # read after the mark: a write between them only costs a miss later
+                p.history = (await self.off_loop.run(_history_of, self.reads, account_id, marked)
+                             if _has_history(marked) else activity.NO_HISTORY)
         if p.reads_contact:
             p.contact = await self.off_loop.run(self._contact_fields, account_id, contact_id)
         if cache is None and (p.cacheable or (p.cacheable_without_history and (p.history is None or not p.history[0]))):
@@ -303,9 +313,8 @@ class Recommendations:
         """`_plan`, then the contact's history and attributes read in place (the console's, the SDK's calls)."""
         prepared = self._plan(account, ds_id, contact_id, req, config)
         if prepared.reads_history:
-            marked = history_marks.live_mark(self.reads, account.id, contact_id)
-            prepared.history = (activity.contact_history(self.reads, account.id, marked[0], HISTORY_LIMIT)
-                                if marked is not None and marked[1] is not None else activity.NO_HISTORY)
+            prepared.history = _history_of(self.reads, account.id,
+                                           history_marks.live_mark(self.reads, account.id, contact_id))
         if prepared.reads_contact:
             prepared.contact = self._contact_fields(account.id, contact_id)
         return prepared
