@@ -15,7 +15,8 @@ nothing was spent in SQL (the transaction rolled back).
 
 `OffLoop`: the other statements of the hot path (a contact's history, v2's contact lookup) are round
 trips on PostgreSQL: they run on a thread of their own. On SQLite they are short and local, cheaper than
-a hand-off: they run in place.
+a hand-off: they run in place. `BatchedReads`: a read every request of a kind makes (a contact's history
+mark) goes to its own thread as one statement for all the requests waiting for it.
 """
 
 from __future__ import annotations
@@ -205,6 +206,25 @@ class OffLoop:
         if self.inline:
             return fn(*args)
         return await self._thread.submit((fn, args))
+
+    def stop(self) -> None:
+        self._thread.stop()
+
+
+class BatchedReads:
+    """`await read(item)`: `read_many([item, ...])`'s answer for `item`, where `read_many` answers a list
+    of items in one statement. Off the loop (`inline=False`), the items queued while the thread waits
+    for the previous statement go in the next one; in place, each is read alone."""
+
+    def __init__(self, name: str, read_many: Callable[[list], Sequence], inline: bool) -> None:
+        self.inline = inline
+        self.read_many = read_many
+        self._thread = BatchThread(name, read_many)
+
+    async def read(self, item: Any) -> Any:
+        if self.inline:
+            return self.read_many([item])[0]
+        return await self._thread.submit(item)
 
     def stop(self) -> None:
         self._thread.stop()

@@ -5,6 +5,7 @@ Shared by the token endpoint (`/api/v1/recoms`) and the server-to-server one (`/
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from recoms.services.answer_cache import AnswerCache, depends_on_contact_fields
 from recoms.services.attribution import RecommendationLog
 from recoms.services.datasources import DataSources
 from recoms.services.known_contacts import KnownContacts
-from recoms.services.off_loop import OffLoop, TokenExchanges
+from recoms.services.off_loop import BatchedReads, OffLoop, TokenExchanges
 from recoms.services.serving import AccountModels, ServingEngine
 from recoms.store import activity, contacts, history_marks
 from recoms.store.db import DriverConnections
@@ -204,6 +205,10 @@ class Recommendations:
         self.tokens = tokens
         self.exchanges = TokenExchanges(tokens, in_place=_exchange_in_place(tokens))
         self.off_loop = OffLoop(inline=self.reads.sqlite)  # SQLite's reads are local and short: in place
+        # Where the token exchange does not read them (Redis' tokens), every personal request reads its
+        # contact's mark: on PostgreSQL the requests waiting for one share a statement.
+        self.marks = BatchedReads("history-marks", functools.partial(history_marks.live_marks, self.reads),
+                                  inline=self.reads.sqlite)
         self.directory = directory
         self.known_contacts = KnownContacts()
 
@@ -211,6 +216,7 @@ class Recommendations:
         """Answer what is queued off the loop, then end those threads (the server's shutdown)."""
         self.exchanges.stop()
         self.off_loop.stop()
+        self.marks.stop()
 
     async def by_token(
         self, token: str | None, ds_raw: str, query: Mapping[str, Any] | QueryLists, body: bytes | None,
@@ -281,7 +287,7 @@ class Recommendations:
         cache = answer = None
         if p.reads_history:
             if marked is None:
-                marked = await self.off_loop.run(history_marks.live_mark, self.reads, account_id, contact_id)
+                marked = await self.marks.read((account_id, contact_id))
             if p.cacheable_with_history and _has_history(marked):
                 cache, key = self.contact_answers, (*key, *marked)
                 answer = cache.get(account_id, p.state, key)

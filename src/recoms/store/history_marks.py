@@ -25,6 +25,14 @@ LIVE_MARK_SQL = (
     "SELECT id, history_mark FROM contacts WHERE id = "
     "(SELECT COALESCE(merged_into, id) FROM contacts WHERE account_id = ? AND id = ?)"
 )
+# PostgreSQL: the same for many (account, contact) pairs in one round trip, each row naming its pair's
+# position; one statement text whatever their number (the driver prepares it once).
+LIVE_MARKS_SQL = (
+    "SELECT asked.n, live.id, live.history_mark "
+    "FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS asked(account_id, id, n) "
+    "JOIN contacts c ON c.account_id = asked.account_id AND c.id = asked.id "
+    "JOIN contacts live ON live.id = COALESCE(c.merged_into, c.id)"
+)
 
 
 def live_mark_columns(contact: str) -> str:
@@ -63,3 +71,15 @@ def live_mark(connections: DriverConnections, account_id: int, contact_id: int) 
     sql = LIVE_MARK_SQL if connections.mark == "?" else LIVE_MARK_SQL.replace("?", "%s")
     rows = connections.execute(sql, (account_id, contact_id))
     return (rows[0][0], rows[0][1]) if rows else None
+
+
+def live_marks(connections: DriverConnections, asked: list[tuple[int, int]]) -> list[tuple[int, int | None] | None]:
+    """`live_mark` of each (account, contact) pair, in order: on PostgreSQL one round trip for them all
+    (requests waiting on a thread for their marks), on SQLite each in place (local and short)."""
+    if connections.sqlite:
+        return [live_mark(connections, account_id, contact_id) for account_id, contact_id in asked]
+    found: list[tuple[int, int | None] | None] = [None] * len(asked)
+    rows = connections.execute(LIVE_MARKS_SQL, ([a for a, _ in asked], [c for _, c in asked]))
+    for n, live, mark in rows:
+        found[n - 1] = (live, mark)
+    return found
