@@ -103,7 +103,7 @@ def test_a_redis_that_forgot_the_script_still_exchanges_once():
 
     batch = [store.issue(5, 7), store.issue(5, 8)]
     redis.Redis.from_url(REDIS).script_flush()
-    results = store.exchange_many(batch)  # pipelined: every command refused, all run again once loaded
+    results = store.exchange_many(batch)  # one script call, refused: run again once loaded
     assert [grant.contact_id for grant, _ in results] == [7, 8]
     assert store.exchange_many(batch) == [None, None]
 

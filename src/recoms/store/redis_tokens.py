@@ -2,7 +2,7 @@
 
 Same tokens as the SQL store (`<chain><secret><seq>`, see tokens.py), one hash per chain keyed by the
 chain id's hash: `recoms:chain:<sha256>` with the account, contact, current sequence number, current
-secret's hash, expiry and revoked flag. The exchange is one Lua script: one round trip.
+secret's hash, expiry and revoked flag. A batch of exchanges is one call of a Lua script: one round trip.
 """
 
 from __future__ import annotations
@@ -23,19 +23,36 @@ from recoms.store.tokens import GRACE_MS, Grant, format_token, new_chain, new_se
 
 PREFIX = "recoms:"
 
+# A batch of exchanges in one script call, applied in order (a token replayed within the batch still
+# revokes its chain). KEYS: the chains' keys; ARGV: now, the lifetime and the grace (ms), then three per
+# key: the sequence number asked, the secret's hash, the next secret's hash. One reply per key: the
+# chain's (account, contact), or nil when refused.
 EXCHANGE = """
-local f = redis.call('HMGET', KEYS[1], 'a', 'c', 's', 'h', 'e', 'r')
-if not f[1] or f[6] == '1' then return nil end
-local seq, asked, now = tonumber(f[3]), tonumber(ARGV[1]), tonumber(ARGV[3])
-if asked < seq then
-  redis.call('HSET', KEYS[1], 'r', '1')
-  return nil
+local now, ttl, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i, key in ipairs(KEYS) do
+  local at = 1 + i * 3
+  out[i] = false
+  local f = redis.call('HMGET', key, 'a', 'c', 's', 'h', 'e', 'r')
+  if f[1] and f[6] ~= '1' then
+    local seq, asked = tonumber(f[3]), tonumber(ARGV[at])
+    if asked < seq then
+      redis.call('HSET', key, 'r', '1')
+    elseif asked == seq and f[4] == ARGV[at + 1] and tonumber(f[5]) > now then
+      redis.call('HSET', key, 's', seq + 1, 'h', ARGV[at + 2], 'e', now + ttl)
+      redis.call('PEXPIRE', key, ttl + grace)
+      out[i] = {f[1], f[2]}
+    end
+  end
 end
-if asked ~= seq or f[4] ~= ARGV[2] or tonumber(f[5]) <= now then return nil end
-redis.call('HSET', KEYS[1], 's', seq + 1, 'h', ARGV[4], 'e', now + tonumber(ARGV[5]))
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]) + tonumber(ARGV[6]))
-return {f[1], f[2]}
+return out
 """
+
+
+def pack(*args: bytes) -> bytes:
+    """One command in Redis' protocol (RESP): the exchange's arguments are bytes already, and redis-py's
+    general packer (types checked and encoded one by one) cost more than the round trip."""
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(arg), arg) for arg in args)
 
 
 class RedisTokenStore:
@@ -61,12 +78,13 @@ class RedisTokenStore:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopConnections] = (
             weakref.WeakKeyDictionary())
 
-    def _command(self, *args):
+    def _command(self, packed: bytes):
+        """One command's reply, on a connection of our own."""
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         conn = conn or self.client.connection_pool.make_connection()
         try:
-            conn.send_command(*args)
+            conn.send_packed_command([packed])  # a list: a bare bytes object would be sent byte by byte
             reply = conn.read_response()
         except redis.exceptions.ResponseError:  # an answer (NOSCRIPT, say): the connection is fine
             self._keep(conn)
@@ -89,32 +107,6 @@ class RedisTokenStore:
                 return
         conn.disconnect()
 
-    def _pipeline(self, commands: list[tuple]) -> list:
-        """Each command's reply (an error reply as its exception), all sent in one write: one round trip."""
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        conn = conn or self.client.connection_pool.make_connection()
-        replies: list = []
-        try:
-            conn.send_packed_command(conn.pack_commands(commands))
-            for _ in commands:
-                try:
-                    replies.append(conn.read_response())
-                except redis.exceptions.ResponseError as exc:  # an answer: the others follow it
-                    replies.append(exc)
-        except BaseException:
-            conn.disconnect()
-            raise
-        self._keep(conn)
-        return replies
-
-    def _run_exchange(self, key: str, args: list) -> list | None:
-        try:
-            return self._command("EVALSHA", self._sha, 1, key, *args)
-        except redis.exceptions.NoScriptError:  # a restarted Redis forgot the script: it did not run
-            self._command("SCRIPT", "LOAD", EXCHANGE)
-            return self._command("EVALSHA", self._sha, 1, key, *args)
-
     def _key(self, chain_hash: str) -> str:
         return f"{self.prefix}chain:{chain_hash}"
 
@@ -129,57 +121,47 @@ class RedisTokenStore:
         return format_token(chain, 0, secret)
 
     def exchange(self, token: str) -> tuple[Grant, str] | None:
-        parsed = parse_token(token)
-        if parsed is None:
-            return None
-        secret = new_secret()
-        found = self._run_exchange(self._key(parsed.chain_hash), [
-            parsed.seq, parsed.secret_hash, int(time.time() * 1000), hash_secret(secret), self.ttl_ms, GRACE_MS])
-        if not found:
-            return None
-        account, contact = found
-        return Grant(int(account), int(contact), parsed.chain_hash), format_token(parsed.chain, parsed.seq + 1, secret)
+        return self.exchange_many([token])[0]
 
     def exchange_many(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
-        """`exchange` of each token in order, pipelined: one round trip for them all."""
-        results, asked, commands = self._commands(tokens)
+        """`exchange` of each token in order: one script call, one round trip for them all."""
+        results, asked, packed = self._request(tokens)
         if not asked:
             return results
-        replies = self._pipeline(commands)
-        again = _forgotten(replies)
-        if again:  # a restarted Redis forgot the script; those refused did not run: again, in order
-            self._command("SCRIPT", "LOAD", EXCHANGE)
-            for i, reply in zip(again, self._pipeline([commands[i] for i in again]), strict=True):
-                replies[i] = reply
+        try:
+            replies = self._command(packed)
+        except redis.exceptions.NoScriptError:  # a restarted Redis forgot the script: it did not run
+            self._command(pack(b"SCRIPT", b"LOAD", EXCHANGE.encode()))
+            replies = self._command(packed)
         return self._results(results, asked, replies)
 
     async def exchange_many_async(self, tokens: Sequence[str]) -> list[tuple[Grant, str] | None]:
         """`exchange_many` on the caller's event loop: the round trip awaited, no thread in between."""
-        results, asked, commands = self._commands(tokens)
+        results, asked, packed = self._request(tokens)
         if not asked:
             return results
         connections = self._async_connections()
-        replies = await connections.pipeline(commands)
-        again = _forgotten(replies)
-        if again:  # as in exchange_many
-            await connections.pipeline([("SCRIPT", "LOAD", EXCHANGE)])
-            for i, reply in zip(again, await connections.pipeline([commands[i] for i in again]), strict=True):
-                replies[i] = reply
+        try:
+            replies = await connections.command(packed)
+        except redis.exceptions.NoScriptError:  # as in exchange_many
+            await connections.command(pack(b"SCRIPT", b"LOAD", EXCHANGE.encode()))
+            replies = await connections.command(packed)
         return self._results(results, asked, replies)
 
-    def _commands(self, tokens: Sequence[str]) -> tuple[list, list, list[tuple]]:
+    def _request(self, tokens: Sequence[str]) -> tuple[list, list, bytes]:
+        """(a result per token, None so far; the well-formed ones with their next secrets; the script call)."""
         parsed = [parse_token(token) for token in tokens]
         asked = [(i, p, new_secret()) for i, p in enumerate(parsed) if p is not None]
-        now = int(time.time() * 1000)
-        commands = [("EVALSHA", self._sha, 1, self._key(p.chain_hash), p.seq, p.secret_hash, now, hash_secret(secret),
-                     self.ttl_ms, GRACE_MS) for _, p, secret in asked]
-        return [None] * len(parsed), asked, commands
+        keys = [self._key(p.chain_hash).encode() for _, p, _ in asked]
+        per_key = [arg for _, p, secret in asked
+                   for arg in (b"%d" % p.seq, p.secret_hash.encode(), hash_secret(secret).encode())]
+        packed = pack(b"EVALSHA", self._sha.encode(), b"%d" % len(keys), *keys,
+                      b"%d" % int(time.time() * 1000), b"%d" % self.ttl_ms, b"%d" % GRACE_MS, *per_key)
+        return [None] * len(parsed), asked, packed
 
     @staticmethod
     def _results(results: list, asked: list, replies: list) -> list[tuple[Grant, str] | None]:
         for (i, p, secret), reply in zip(asked, replies, strict=True):
-            if isinstance(reply, Exception):
-                raise reply
             if reply:
                 results[i] = (Grant(int(reply[0]), int(reply[1]), p.chain_hash),
                               format_token(p.chain, p.seq + 1, secret))
@@ -199,11 +181,6 @@ class RedisTokenStore:
         self.client.ping()
 
 
-def _forgotten(replies: list) -> list[int]:
-    """The commands Redis refused because it does not know the script (it restarted): they did not run."""
-    return [i for i, r in enumerate(replies) if isinstance(r, redis.exceptions.NoScriptError)]
-
-
 class _LoopConnections:
     """One event loop's connections to Redis: a pipeline sent and its replies read on the loop (a
     connection belongs to the loop it was opened on)."""
@@ -217,21 +194,19 @@ class _LoopConnections:
         # would cost more than the wait.
         self.free = asyncio.Semaphore(self.MAX_CONNECTIONS)
 
-    async def pipeline(self, commands: list[tuple]) -> list:
-        """Each command's reply (an error reply as its exception), sent in one write: one round trip."""
+    async def command(self, packed: bytes):
+        """One command's reply (an error reply raised): one round trip."""
         async with self.free:
-            return await self._pipeline(commands)
+            return await self._command(packed)
 
-    async def _pipeline(self, commands: list[tuple]) -> list:
+    async def _command(self, packed: bytes):
         conn = self.idle.pop() if self.idle else self.pool.make_connection()
-        replies: list = []
         try:
-            await conn.send_packed_command(conn.pack_commands(commands))
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response())
-                except redis.exceptions.ResponseError as exc:  # an answer: the others follow it
-                    replies.append(exc)
+            await conn.send_packed_command(packed)
+            reply = await conn.read_response()
+        except redis.exceptions.ResponseError:  # an answer (NOSCRIPT, say): the connection is fine
+            self.idle.append(conn)
+            raise
         except BaseException as exc:
             await _disconnect(conn)
             if isinstance(exc, redis.exceptions.ConnectionError):  # Redis went away: so did the idle ones
@@ -240,7 +215,7 @@ class _LoopConnections:
                     await _disconnect(other)
             raise
         self.idle.append(conn)
-        return replies
+        return reply
 
 
 async def _disconnect(conn) -> None:
