@@ -3,6 +3,8 @@
 Same tokens as the SQL store (`<chain><secret><seq>`, see tokens.py), one hash per chain keyed by the
 chain id's hash: `recoms:chain:<sha256>` with the account, contact, current sequence number, current
 secret's hash, expiry and revoked flag. A batch of exchanges is one call of a Lua script: one round trip.
+One Redis server (with replicas or not): a script call names many chains, which a Redis Cluster
+would spread over its nodes.
 """
 
 from __future__ import annotations
