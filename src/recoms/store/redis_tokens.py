@@ -184,7 +184,7 @@ class RedisTokenStore:
 
 
 class _LoopConnections:
-    """One event loop's connections to Redis: a pipeline sent and its replies read on the loop (a
+    """One event loop's connections to Redis: a command sent and its reply read on the loop (a
     connection belongs to the loop it was opened on)."""
 
     MAX_CONNECTIONS = 8
