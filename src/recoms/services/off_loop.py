@@ -5,8 +5,8 @@ event loop); services.ingest_queue commits tracking through one as well.
 
 Every ES-TOKEN request spends its token: a write to the token store. `TokenExchanges`: a request
 queues its token and awaits the answer; the tokens queued in one turn of the event loop go to the
-store's `exchange_many` together: one SQL transaction (one commit) or one Redis pipeline (one round
-trip) for the lot. SQLite's local commit runs on the loop, Redis's pipeline is awaited on it, and
+store's `exchange_many` together: one SQL transaction (one commit) or one Redis script call (one round
+trip) for the lot. SQLite's local commit runs on the loop, Redis's call is awaited on it, and
 PostgreSQL's blocking round trip goes to a thread, where it would otherwise stall every other request.
 Under load batches grow by themselves; a lone request is a batch of one. The store's semantics hold:
 exchanges apply in arrival order, so a token replayed within one batch still revokes its chain. A
@@ -137,7 +137,7 @@ class TokenExchanges:
     """The tokens of all requests that arrive in one turn of the event loop are exchanged as one batch.
 
     `in_place` exchanges a batch on the event loop itself: SQLite's local commit without fsync, or Redis's
-    pipeline awaited on the loop. Either costs less than handing the batch to a thread (the thread's CPU
+    script call awaited on the loop. Either costs less than handing the batch to a thread (the thread's CPU
     per token, and the GIL passed back and forth at each of its calls). It answers None instead of waiting
     when another writer holds SQLite's write lock: the batch tries again on the loop for up to
     IN_PLACE_WAIT_SECONDS, then goes to the thread, which waits for the lock.

@@ -176,7 +176,7 @@ def _history_of(reads: DriverConnections, account_id: int, marked: tuple[int, in
 def _exchange_in_place(tokens: TokenStore) -> Callable[[list[str]], Awaitable[list | None]] | None:
     """How a batch of token exchanges runs on the event loop, for the stores where that is cheaper than a
     thread: SQLite (a local commit without fsync, None when another writer holds the lock) and Redis (a
-    pipeline awaited on the loop). PostgreSQL's driver blocks: its batches go to a thread."""
+    script call awaited on the loop). PostgreSQL's driver blocks: its batches go to a thread."""
     if isinstance(tokens, SqlTokenStore) and tokens.connections.sqlite:
         async def local(batch: list[str]) -> list | None:
             return tokens.try_exchange_many(batch)
