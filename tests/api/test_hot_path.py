@@ -1,10 +1,13 @@
-"""The recommendation routes answered ahead of the app's stack: what the app's layers did, they still do."""
+"""The recommendation and tracker routes answered ahead of the app's stack: what the app's layers did, they
+still do."""
 
 from __future__ import annotations
 
 import sqlalchemy
 
 from recoms.api.routes import recoms as recoms_route
+from recoms.store.tables import events
+from tests.conftest import envelope
 
 ROUTE_LABEL = 'route="/api/v1/recoms/{dataSourceId:datasource}"'
 
@@ -87,3 +90,45 @@ def test_v2_answers_and_refuses_as_the_app_did(shop):
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic")
     assert r.headers["content-type"] == "application/problem+json"
     assert (served("200"), served("401")) == (before[0] + 1, before[1] + 1)
+
+
+def test_the_tracker_answers_and_refuses_on_the_hot_path_as_the_app_did(shop, monkeypatch):
+    def served(route: str, status: str) -> float:
+        text = shop.client.get("/metrics").text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("recoms_http_requests_total{") and f'route="{route}"' in line
+                   and f'status="{status}"' in line)
+
+    event = envelope("ProductPage", {"productKey": "P1"}, siteId=shop.site_id)
+    before = served("/api/v2/tracking", "200"), served("/api/v2", "200"), served("/api/v2/tracking", "400")
+    r = shop.client.post("/api/v2/tracking", json=event)
+    assert r.status_code == 200 and r.json() == {"accepted": 1, "errors": [], "duplicates": []}
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["vary"] == "Origin"
+    r = shop.client.post("/api/v2", json=[event, {"GeneralInfo": {"eventName": "ProductPage"}}])
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    assert r.json()["errors"][0]["index"] == 1 and "siteId" in r.json()["errors"][0]["reason"]
+    r = shop.client.post("/api/v2/tracking", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert (served("/api/v2/tracking", "200"), served("/api/v2", "200"), served("/api/v2/tracking", "400")) == (
+        before[0] + 1, before[1] + 1, before[2] + 1)
+    with shop.platform.engine.connect() as conn:  # both events stored, under the shop's account
+        stored = conn.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(events).where(
+            events.c.account_id == shop.account_id)).scalar_one()
+    assert stored == 2
+
+    # Other methods are the app's (405 with Allow); a body over the limit is the edge's 413.
+    r = shop.client.get("/api/v2/tracking")
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert r.headers["content-type"] == "application/problem+json"
+    r = shop.client.post("/api/v2/tracking", content=b"[" + b" " * shop.platform.settings.max_body_bytes + b"]",
+                         headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["title"] == "Payload too large"
+
+    # The store down: a 503 that a shop's page (another origin) can read.
+    async def store_down(*args, **kwargs):
+        raise sqlalchemy.exc.OperationalError("INSERT", (), Exception("connection refused"))
+
+    monkeypatch.setattr(shop.platform.ingest_queue, "store", store_down)
+    r = shop.client.post("/api/v2/tracking", json=event, headers={"Origin": "https://shop.example.com"})
+    assert r.status_code == 503 and r.json()["status"] == 503 and r.headers["retry-after"]
+    assert r.headers["access-control-allow-origin"] in ("*", "https://shop.example.com")

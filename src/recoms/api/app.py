@@ -14,7 +14,7 @@ from recoms.api.deps import key_from_header
 from recoms.api.hot_path import HotPath
 from recoms.api.middleware import Edge, KeyRequired, RateBuckets
 from recoms.api.openapi import document as truthful_openapi
-from recoms.api.routes import console, demo_shop, docs, recoms
+from recoms.api.routes import console, demo_shop, docs, recoms, tracking
 from recoms.domain.accounts import SCOPES
 from recoms.services.jobs import Jobs
 from recoms.services.platform import Platform, build_platform
@@ -35,7 +35,8 @@ def _token_route(path: str) -> bool:
 
 
 class RecomsApp(FastAPI):
-    """FastAPI for the API's breadth; the recommendation routes go to `hot_path` first (api/hot_path.py)."""
+    """FastAPI for the API's breadth; the recommendation and tracker routes go to `hot_path` first
+    (api/hot_path.py)."""
 
     hot_path: HotPath | None = None
 
@@ -108,6 +109,6 @@ def create_app(
         origins=settings.cors_origin_list, browser_route=_browser_route, no_store=_token_route,
     )
     app.add_middleware(Edge, **edge)
-    app.hot_path = HotPath(recoms.HOT_ROUTES, lambda inner: Edge(inner, **edge))
+    app.hot_path = HotPath((*recoms.HOT_ROUTES, *tracking.HOT_ROUTES), lambda inner: Edge(inner, **edge))
     logging.getLogger("recoms").setLevel(settings.log_level.upper())
     return app

@@ -1,4 +1,4 @@
-"""The recommendation routes answered ahead of the app's stack.
+"""The recommendation and tracker routes answered ahead of the app's stack.
 
 A reused answer costs less than FastAPI's and Starlette's layers around it: the error, exception and
 exit-stack middleware, and a router that tries sixty routes (measured on the ES-TOKEN route: about 45 µs
@@ -27,13 +27,17 @@ class HotPath:
         self.routes = tuple(routes)
         # The paths' constant beginnings: most requests are told apart by these alone.
         self.prefixes = tuple(route.path.split("{", 1)[0] for route in self.routes)
+        # Paths without parameters (the tracker's) are looked up, not tried one route after another.
+        self.exact = {route.path: route for route in self.routes if "{" not in route.path}
+        self.patterned = tuple(route for route in self.routes if "{" in route.path)
         self.app = edge(self._answer)
 
     def match(self, scope: Scope) -> Scope | None:
         """The route's scope (its path parameters, `route`) when one of the routes answers this request."""
         if scope["type"] != "http" or scope["method"] not in METHODS or not scope["path"].startswith(self.prefixes):
             return None
-        for route in self.routes:
+        exact = self.exact.get(scope["path"])
+        for route in (exact,) if exact is not None else self.patterned:
             match, child = route.matches(scope)
             if match is Match.FULL:
                 child.setdefault("route", route)

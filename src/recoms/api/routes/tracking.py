@@ -118,6 +118,9 @@ router.add_api_route("/api/v2/tracking", web_tracking, methods=["POST"], route_c
 router.add_api_route("/api/v2", platform_tracker, methods=["POST"], route_class_override=LeanRoute,
                      summary="Tracker events at the platform's tracker address (as /api/v2/tracking)",
                      openapi_extra=ENVELOPES, response_model=dict[str, Any])
+# Every page view of a shop comes here: answered ahead of the app's stack (api/hot_path.py), whose router
+# and middleware cost a one-event request as much as its own handling.
+HOT_ROUTES = tuple(router.routes[-2:])
 
 
 def _sdk_batch(body: Any, max_events: int) -> list[Any] | None:
