@@ -96,3 +96,39 @@ def test_rows_for_several_tables_are_stored_together_as_given(platform, count):
         assert [tuple(r) for r in stored] == interactions
         for table in ("contacts", "contact_identifiers", "carts", "interactions"):
             q(f"DELETE FROM {table} WHERE account_id = {account}")
+
+
+@pytest.mark.parametrize("limit", [999, 30])  # 30 parameters: three rows of ten a statement
+def test_sqlite_rows_go_in_statements_of_several_rows_and_come_back_as_given(platform, monkeypatch, limit):
+    """SQLite's inserts of many rows a statement: every count, in order, whatever the parameter limit; an
+    upsert that meets its own key again within the rows keeps the last, as one insert a row would."""
+    if platform.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's statements")
+    monkeypatch.setattr(bulk, "_sqlite_variables", lambda raw: limit)
+    columns = ("account_id", "contact_id", "kind", "product_id", "category", "ts", "quantity", "price",
+               "order_number", "origin_contact_id")
+    account = create_account(platform.engine, f"values-{uuid.uuid4().hex[:6]}")["account_id"]
+    statements = []
+    for count in (*range(0, 12), 99, 100, 257, 300):
+        rows = [(account, None, 1, f"p{count}-{i}", None, count * 1000 + i, 1.0, 9.5, None, None)
+                for i in range(count)]
+        with platform.engine.begin() as conn:
+            raw = conn.connection.driver_connection
+            raw.set_trace_callback(statements.append)
+            bulk.insert_rows(conn, "interactions", columns, rows)
+            raw.set_trace_callback(None)
+            stored = conn.exec_driver_sql(
+                f"SELECT {', '.join(columns)} FROM interactions WHERE account_id = {account} "
+                f"AND ts >= {count * 1000} AND ts < {count * 1000 + 1000} ORDER BY ts").fetchall()
+        assert [tuple(r) for r in stored] == rows
+    inserts = [s for s in statements if s.startswith("INSERT")]
+    most = max(1, min(bulk.SQLITE_ROWS_A_STATEMENT, limit // len(columns)))
+    assert max(s.count("(") - 1 for s in inserts) == most  # no statement above the limit, and some at it
+    assert len(inserts) < sum((*range(0, 12), 99, 100, 257, 300)) / most + 12 * 8  # not one a row
+
+    carts = [(account, 1, '["a"]', 1), (account, 2, '["b"]', 1), (account, 1, '["c"]', 2), (account, 1, '["d"]', 3)]
+    with platform.engine.begin() as conn:
+        bulk.insert_rows(conn, "carts", ("account_id", "contact_id", "lines", "updated_at"), carts,
+                         activity.CART_REPLACE)
+        assert conn.exec_driver_sql(f"SELECT contact_id, lines, updated_at FROM carts WHERE account_id = {account} "
+                                    "ORDER BY contact_id").all() == [(1, '["d"]', 3), (2, '["b"]', 1)]
