@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from recoms.domain import events
 from recoms.domain.events import EventError, parse_mobile, parse_web
 
 NOW = 1_790_000_000_000
@@ -45,3 +48,27 @@ def test_mobile_events_in_both_param_forms():
 def test_bad_events_say_why(event, reason):
     with pytest.raises(EventError, match=reason):
         parse_web(event, NOW)
+
+
+def _read(parse, text):
+    try:
+        return parse(text)
+    except ValueError:
+        return "refused"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789.,+-eE _\u00a0$\u0661\u0662\u00b2\u0966", max_size=12),
+                 st.from_regex(r"\A[0-9]{0,6}\.?[0-9]{0,4}\Z"), st.text(max_size=8)))
+def test_a_price_in_the_usual_form_reads_as_the_pattern_reads_it(text):
+    """The plain "19.90" skips the pattern that reads "1 299,00 UAH": the same number, or the same refusal."""
+    text = text.strip()
+    assert _read(events.parse_number, text) == _read(events._formatted_number, text)
+
+
+def test_prices_as_trackers_write_them():
+    assert [events.parse_number(t) for t in ("19.90", "19", ".5", "5.", "19,90", "754 USD", "UAH 1 299.00")] == [
+        19.9, 19.0, 0.5, 5.0, 19.9, 754.0, 1299.0]
+    for text in ("", ".", "1.2.3", "1_000", "abc"):
+        with pytest.raises(ValueError):
+            events.parse_number(text)

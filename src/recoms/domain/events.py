@@ -120,6 +120,12 @@ def number_field(obj: dict, name: str, required: bool = False, default: float | 
 
 
 def parse_number(text: str) -> float:
+    if text.isdecimal() or (text.count(".") == 1 and text.replace(".", "", 1).isdecimal()):
+        return float(text)  # "19.90", the usual form: what `_formatted_number` reads, without the pattern
+    return _formatted_number(text)
+
+
+def _formatted_number(text: str) -> float:
     match = _NUMBER_TEXT.match(text)
     if not match or not any(ch.isdigit() for ch in match.group(1)):
         raise ValueError(text)
