@@ -168,6 +168,27 @@ def test_web_tracking_takes_the_site_key_and_no_api_key(shop, platform):
     assert "unknown or missing siteId" in r.json()["errors"][0]["reason"]
 
 
+def test_a_browser_batch_naming_several_sites_stores_each_event_under_its_own(make_shop, platform):
+    first, second = make_shop(), make_shop()
+
+    def event(product: str, **info):
+        return envelope("ProductPage", {"productKey": product}, **info)
+
+    batch = [event("A1", siteId=first.site_id), event("B1", siteId=second.site_id),
+             event("X1", siteId="site_unknown"), event("X2", siteId=[first.site_id]), event("X3", siteId=7),
+             {"log_level": "info", "message": "a plugin's log"}, event("A2"),  # no siteId: the query's
+             event("B2", siteId=second.site_id), event("A3", siteId=first.site_id)]
+    r = first.client.post("/api/v2/tracking", json=batch, params={"siteId": first.site_id})
+    assert r.status_code == 200
+    assert r.json()["accepted"] == 5
+    assert [e["index"] for e in r.json()["errors"]] == [2, 3, 4]
+    assert all("unknown or missing siteId" in e["reason"] for e in r.json()["errors"])
+    assert [e["index"] for e in r.json()["ignored"]] == [5]
+    for shop, products in ((first, ["A1", "A2", "A3"]), (second, ["B1", "B2"])):
+        views = rows(platform, interactions, shop.account_id, interactions.c.kind == KIND["view"])
+        assert sorted(v.product_id for v in views) == products
+
+
 def test_mobile_events_map_onto_web_events(shop, platform):
     shop.events([envelope("PurchasedItems", {"OrderNumber": "M-1", "Products": [{"product_id": "A"}]},
                           sc="c")])

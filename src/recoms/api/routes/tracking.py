@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from recoms.api.deps import PlatformDep, TrackingOrMobile, json_body, key_from_header, key_from_request
 from recoms.api.lean import LeanRoute
+from recoms.domain.accounts import Account
 from recoms.domain.events import PLUGIN_LOG, is_plugin_log
 from recoms.errors import BadRequest, Forbidden, Unauthorized
 from recoms.services.platform import Platform
@@ -60,6 +61,7 @@ async def _merge(results: list[IngestResult], offsets: list[list[int]]) -> Inges
 async def _by_site(request: Request, platform: Platform, events: list[Any]) -> IngestResult:
     """Browser events: each names its account by the public site id (GeneralInfo.siteId or ?siteId=)."""
     by_site: dict[str, list[int]] = defaultdict(list)
+    accounts: dict[str, Account | None] = {}  # each site id of the request looked up once
     result = IngestResult()
     for index, event in enumerate(events):
         if is_plugin_log(event):
@@ -68,7 +70,13 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
         info = event.get("GeneralInfo") if isinstance(event, dict) else None
         site = info.get("siteId") if isinstance(info, dict) else None
         site = site or request.query_params.get("siteId")  # parsed only when an event has none
-        if platform.directory.site(site) is None:
+        if not isinstance(site, str):
+            account = None
+        elif site in accounts:
+            account = accounts[site]
+        else:
+            account = accounts[site] = platform.directory.site(site)
+        if account is None:
             result.errors.append({"index": index, "reason": f"unknown or missing siteId {str(site)[:64]!r}"})
             continue
         by_site[site].append(index)
@@ -76,11 +84,11 @@ async def _by_site(request: Request, platform: Platform, events: list[Any]) -> I
         platform.limits.sites.check(site, "site id")
     if len(by_site) == 1 and not result.errors and not result.ignored:  # the usual request: one site
         site = next(iter(by_site))
-        return await platform.ingest_queue.store(platform.directory.site(site).id, events, "web", "web")
+        return await platform.ingest_queue.store(accounts[site].id, events, "web", "web")
     results, offsets = [result], [list(range(len(events)))]
     for site, positions in by_site.items():
-        account = platform.directory.site(site)
-        results.append(await platform.ingest_queue.store(account.id, [events[i] for i in positions], "web", "web"))
+        results.append(await platform.ingest_queue.store(accounts[site].id, [events[i] for i in positions],
+                                                         "web", "web"))
         offsets.append(positions)
     return await _merge(results, offsets)
 
