@@ -92,12 +92,17 @@ def test_v2_answers_and_refuses_as_the_app_did(shop):
     assert (served("200"), served("401")) == (before[0] + 1, before[1] + 1)
 
 
+def _counted(client, route: str, status: str) -> float:
+    """How many requests the metrics count for this route with this status."""
+    text = client.get("/metrics").text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("recoms_http_requests_total{") and f'route="{route}"' in line
+               and f'status="{status}"' in line)
+
+
 def test_the_tracker_answers_and_refuses_on_the_hot_path_as_the_app_did(shop, monkeypatch):
     def served(route: str, status: str) -> float:
-        text = shop.client.get("/metrics").text
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("recoms_http_requests_total{") and f'route="{route}"' in line
-                   and f'status="{status}"' in line)
+        return _counted(shop.client, route, status)
 
     event = envelope("ProductPage", {"productKey": "P1"}, siteId=shop.site_id)
     before = served("/api/v2/tracking", "200"), served("/api/v2", "200"), served("/api/v2/tracking", "400")
@@ -132,3 +137,27 @@ def test_the_tracker_answers_and_refuses_on_the_hot_path_as_the_app_did(shop, mo
     r = shop.client.post("/api/v2/tracking", json=event, headers={"Origin": "https://shop.example.com"})
     assert r.status_code == 503 and r.json()["status"] == 503 and r.headers["retry-after"]
     assert r.headers["access-control-allow-origin"] in ("*", "https://shop.example.com")
+
+
+def test_events_from_apps_and_shops_servers_answer_and_refuse_on_the_hot_path_as_the_app_did(shop):
+    """`/api/v1/events` (a shop's server, the Reteno SDK's batches) and `/api/v1/mobile/events`."""
+    routes = ("/api/v1/events", "/api/v1/mobile/events")
+    before = {(route, status): _counted(shop.client, route, status) for route in routes for status in ("200", "401")}
+    r = shop.client.post("/api/v1/events", json=[envelope("ProductPage", {"productKey": "P1"})], headers=shop.auth)
+    assert r.status_code == 200 and r.json() == {"accepted": 1, "errors": [], "duplicates": []}
+    assert r.headers["x-content-type-options"] == "nosniff"
+    r = shop.client.post("/api/v1/events", json=[envelope("ProductPage", {"productKey": "P1"})])
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    mobile = [{"eventName": "productViewed", "userPseudoId": "app-1", "params": {"productKey": "P2"}}]
+    r = shop.client.post("/api/v1/mobile/events", json=mobile, params={"siteId": shop.site_id})
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    r = shop.client.post("/api/v1/mobile/events", json=mobile)
+    assert r.status_code == 401 and r.json()["status"] == 401
+    assert {key: _counted(shop.client, *key) - count for key, count in before.items()} == {
+        (route, status): 1 for route in routes for status in ("200", "401")}
+    with shop.platform.engine.connect() as conn:
+        stored = conn.execute(sqlalchemy.select(events.c.type).where(events.c.account_id == shop.account_id)).scalars()
+        assert sorted(stored) == ["ProductPage", "ProductPage"]
+    for route in routes:  # other methods are the app's
+        r = shop.client.get(route, headers=shop.auth)
+        assert r.status_code == 405 and r.headers["allow"] == "POST"

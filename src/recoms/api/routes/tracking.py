@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from recoms.api.deps import PlatformDep, TrackingOrMobile, json_body, key_from_header, key_from_request
+from recoms.api.deps import authenticate, json_body, key_from_header, key_from_request, scope
 from recoms.api.lean import LeanRoute
 from recoms.domain.accounts import Account
 from recoms.domain.events import PLUGIN_LOG, is_plugin_log
@@ -126,9 +126,6 @@ router.add_api_route("/api/v2/tracking", web_tracking, methods=["POST"], route_c
 router.add_api_route("/api/v2", platform_tracker, methods=["POST"], route_class_override=LeanRoute,
                      summary="Tracker events at the platform's tracker address (as /api/v2/tracking)",
                      openapi_extra=ENVELOPES, response_model=dict[str, Any])
-# Every page view of a shop comes here: answered ahead of the app's stack (api/hot_path.py), whose router
-# and middleware cost a one-event request as much as its own handling.
-HOT_ROUTES = tuple(router.routes[-2:])
 
 
 def _sdk_batch(body: Any, max_events: int) -> list[Any] | None:
@@ -144,11 +141,11 @@ def _sdk_batch(body: Any, max_events: int) -> list[Any] | None:
     return [{**event, **batch_ids} if isinstance(event, dict) else event for event in events]
 
 
-@router.post("/api/v1/events", summary="Events from a shop's server (tracker envelopes) or its mobile app (the "
-             "Reteno SDK's batch)", openapi_extra=ENVELOPES, response_model=dict[str, Any])
-async def import_events(request: Request, caller: TrackingOrMobile, platform: PlatformDep) -> Response:
+async def import_events(request: Request) -> Response:
     """API key with tracking:write (Basic), or the app's key with the `mobile` scope (X-Reteno-Access-Key),
     which may send only the SDK's batches."""
+    platform: Platform = request.app.state.platform
+    caller = authenticate(request, *IMPORT_SCOPES)
     body = await json_body(request, items_checked=True)
     max_events = platform.settings.max_batch_events
     sdk_events = _sdk_batch(body, max_events)
@@ -159,6 +156,13 @@ async def import_events(request: Request, caller: TrackingOrMobile, platform: Pl
         raise Forbidden("a mobile key sends the SDK's events only; tracker envelopes need tracking:write")
     result = await platform.ingest_queue.store(caller.account.id, _as_list(body, max_events), "api", "web")
     return _respond(result)
+
+
+IMPORT_SCOPES = ("tracking:write", "mobile")
+router.add_api_route("/api/v1/events", import_events, methods=["POST"], route_class_override=LeanRoute,
+                     dependencies=[scope(*IMPORT_SCOPES)], openapi_extra=ENVELOPES, response_model=dict[str, Any],
+                     summary="Events from a shop's server (tracker envelopes) or its mobile app (the Reteno SDK's "
+                             "batch)")
 
 
 def _mobile_account(request: Request, platform: Platform) -> int:
@@ -174,15 +178,23 @@ def _mobile_account(request: Request, platform: Platform) -> int:
     return account.id
 
 
-@router.post("/api/v1/mobile/events", summary="Mobile app events (API key or site key)", openapi_extra={
-    "requestBody": {"required": True, "content": {"application/json": {"example": [
-        {"eventName": "productViewed", "userPseudoId": "a1b2c3", "datetime": 1764000000000,
-         "params": {"productKey": "P10001", "price": 19.9}}]}}}}, response_model=dict[str, Any])
-async def mobile_events(request: Request, platform: PlatformDep) -> Response:
+async def mobile_events(request: Request) -> Response:
+    platform: Platform = request.app.state.platform
     account_id = _mobile_account(request, platform)
     events = _as_list(await json_body(request, items_checked=True), platform.settings.max_batch_events)
     result = await platform.ingest_queue.store(account_id, events, "mobile", "mobile")
     return _respond(result)
+
+
+router.add_api_route("/api/v1/mobile/events", mobile_events, methods=["POST"], route_class_override=LeanRoute,
+                     summary="Mobile app events (API key or site key)", response_model=dict[str, Any],
+                     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"example": [
+                         {"eventName": "productViewed", "userPseudoId": "a1b2c3", "datetime": 1764000000000,
+                          "params": {"productKey": "P10001", "price": 19.9}}]}}}})
+# Every page view and app screen of a shop comes here: answered ahead of the app's stack (api/hot_path.py),
+# whose router and middleware cost a one-event request as much as its own handling.
+HOT_ROUTES = tuple(route for route in router.routes if route.path in (
+    "/api/v2/tracking", "/api/v2", "/api/v1/events", "/api/v1/mobile/events"))
 
 
 _TRACKER = files("recoms.static").joinpath("tracker.js")
