@@ -191,10 +191,9 @@ router.add_api_route("/api/v1/mobile/events", mobile_events, methods=["POST"], r
                      openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"example": [
                          {"eventName": "productViewed", "userPseudoId": "a1b2c3", "datetime": 1764000000000,
                           "params": {"productKey": "P10001", "price": 19.9}}]}}}})
-# Every page view and app screen of a shop comes here: answered ahead of the app's stack (api/hot_path.py),
-# whose router and middleware cost a one-event request as much as its own handling.
-HOT_ROUTES = tuple(route for route in router.routes if route.path in (
-    "/api/v2/tracking", "/api/v2", "/api/v1/events", "/api/v1/mobile/events"))
+# The routes every page view and app screen of a shop comes to (this router's POSTs): answered ahead of the
+# app's stack (api/hot_path.py), whose router and middleware cost a one-event request as much as its work.
+HOT_ROUTES = tuple(route for route in router.routes if "POST" in getattr(route, "methods", ()))
 
 
 _TRACKER = files("recoms.static").joinpath("tracker.js")
