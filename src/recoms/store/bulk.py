@@ -96,7 +96,6 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
     IntegrityError stays an IntegrityError, so callers retry as they would for any insert)."""
     if not rows:
         return
-    names = ", ".join(columns)
     raw = conn.connection.driver_connection
     if conn.dialect.name != "postgresql":
         _insert_sqlite(raw, table, tuple(columns), rows, conflict)
@@ -108,7 +107,7 @@ def insert_rows(conn: sa.Connection, table: str, columns: Sequence[str], rows: S
         with as_sqlalchemy(sql, raw):
             raw.execute(sql, [text_array(column) for column in zip(*rows, strict=True)])
     else:
-        sql = f"COPY {table} ({names}) FROM STDIN"
+        sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         with as_sqlalchemy(sql, raw), raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
