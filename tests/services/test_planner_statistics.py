@@ -13,6 +13,13 @@ from recoms.services.planner_statistics import StatisticsKeeper
 from recoms.store import bulk_load
 
 
+@pytest.fixture(autouse=True)
+def own_analyzing_lock(monkeypatch):
+    """A lock key of this test's own: a server another test runs on the same PostgreSQL (tests/api/test_kill.py)
+    analyzes its tables under the real key, and would make this test's analysis stand aside."""
+    monkeypatch.setattr(bulk_load, "ANALYZING_LOCK", int(uuid.uuid4().int % 2**62))
+
+
 @pytest.fixture
 def grown_table(platform):
     engine = platform.engine
