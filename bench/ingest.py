@@ -1,7 +1,7 @@
 """Ingestion benchmark: tracking requests under the real server, and `recoms events import` of a history.
 
     .venv/bin/python bench/ingest.py [--backends sqlite,postgres] [--parts tracking,import] [--rounds 3]
-        [--seconds 8] [--connections 64] [--workers 1] [--import-events 1000000] [--write]
+        [--seconds 8] [--connections 64] [--workers 1] [--import-events 1000000] [--write [--tag NAME]]
 
 For each backend (SQLite, or PostgreSQL + Redis at the test URLs of .ci/run) a fresh store gets an account
 and a catalog, then:
@@ -38,7 +38,7 @@ import orjson
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from serve import PG, REDIS, ROOT, free_port, wait_up, wrk  # noqa: E402
+from serve import PG, REDIS, free_port, wait_up, write_doc, wrk  # noqa: E402
 
 BIN = Path(sys.executable).parent
 DAY_MS = 86_400_000
@@ -428,18 +428,6 @@ def format_row(r: dict) -> str:
             f"| {'yes' if r['durable'] else 'NO'} | {r['load']} | {r['reference_ms']:.0f} |")
 
 
-def write_doc(table: str, machine: str) -> None:
-    doc = ROOT / "docs" / "performance.md"
-    text = doc.read_text() if doc.exists() else ""
-    start, end = "<!-- bench/ingest.py -->", "<!-- /bench/ingest.py -->"
-    block = f"{start}\n{machine}\n\n{table}\n{end}"
-    if start in text:
-        text = text.split(start)[0] + block + text.split(end, 1)[1]
-    else:
-        text += "\n" + block + "\n"
-    doc.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", default="sqlite", help="sqlite, postgres (PostgreSQL + Redis)")
@@ -451,6 +439,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--import-events", type=int, default=1_000_000)
     parser.add_argument("--write", action="store_true", help="write the table into docs/performance.md")
+    parser.add_argument("--tag", default="", help="with --write: the table's own block (several tables)")
     args = parser.parse_args()
     parts = {p.strip() for p in args.parts.split(",")}
     rows = []
@@ -472,7 +461,7 @@ def main() -> None:
                "timed before each round (the machine's speed then; lower is faster)")
     print(f"\n{machine}\n{table}")
     if args.write:
-        write_doc(table, machine)
+        write_doc(table, machine, args.tag, bench="bench/ingest.py")
 
 
 if __name__ == "__main__":

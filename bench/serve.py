@@ -333,10 +333,12 @@ def main() -> None:
         write_doc(table, machine, args.tag)
 
 
-def write_doc(table: str, machine: str, tag: str = "") -> None:
+def write_doc(table: str, machine: str, tag: str = "", bench: str = "bench/serve.py") -> None:
+    """The table into docs/performance.md, in place of the block `<!-- {bench} {tag} -->` (bench/ingest.py
+    writes its own the same way), or at the end when there is none yet."""
     doc = ROOT / "docs" / "performance.md"
     text = doc.read_text() if doc.exists() else ""
-    name = f"bench/serve.py {tag}".strip()
+    name = f"{bench} {tag}".strip()
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     block = f"{start}\n{machine}\n\n{table}\n{end}"
     if start in text:
