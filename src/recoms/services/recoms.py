@@ -210,7 +210,7 @@ class Recommendations:
         self.marks = BatchedReads("history-marks", functools.partial(history_marks.live_marks, self.reads),
                                   inline=self.reads.sqlite)
         self.directory = directory
-        self.known_contacts = KnownContacts()
+        self.known_contacts = KnownContacts(share_lookups=not self.off_loop.inline)
 
     def stop(self) -> None:
         """Answer what is queued off the loop, then end those threads (the server's shutdown)."""
@@ -251,10 +251,8 @@ class Recommendations:
         identifier (one indexed statement, its answer kept a few seconds: services.known_contacts; an unknown
         contact gets the anonymous answer)."""
         if contact_id is None and ids:
-            contact_id = self.known_contacts.get(account.id, ids)
-            if contact_id is None:
-                contact_id = await self.off_loop.run(contacts.lookup_on, self.reads, account.id, ids)
-                self.known_contacts.put(account.id, ids, contact_id)
+            contact_id = await self.known_contacts.find(
+                account.id, ids, lambda: self.off_loop.run(contacts.lookup_on, self.reads, account.id, ids))
         return await self.serve(account, ds_id, contact_id, req)
 
     async def serve(
