@@ -18,6 +18,7 @@ from recoms.services.feeds import import_location
 from recoms.services.platform import Platform, build_platform
 from recoms.services.tracking import ingest
 from recoms.settings import Settings
+from recoms.store import bulk_load
 from recoms.store.accounts import list_accounts
 from recoms.training import snapshot
 from recoms.training.train import train_account
@@ -49,6 +50,8 @@ def _load_events(platform: Platform, account_id: int, site_id: str, path: Path) 
         totals["accepted"] += result.accepted
         totals["rejected"] += len(result.errors)
         batch.clear()
+        with platform.engine.connect() as conn:  # PostgreSQL's statistics, as the server keeps them
+            bulk_load.analyze_outgrown(conn)
 
     with path.open("rb") as fh:
         for line in fh:

@@ -74,3 +74,33 @@ def test_a_keeper_that_cannot_analyze_warns_and_waits_before_trying_again(platfo
     assert "analyzing the tracked tables failed" in caplog.text
     assert keeper._next_check - time.monotonic() > 60  # not again within seconds: the log would fill
     assert estimated_rows(platform.engine, grown_table) < 0
+
+
+def test_a_table_never_analyzed_is_analyzed_from_a_few_dozen_rows_and_then_at_doublings(platform):
+    engine = platform.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no statistics of its own (its planner takes the index that fits)")
+    name = f"stats_probe_{uuid.uuid4().hex[:8]}"
+
+    def grow(rows: int) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"INSERT INTO {name} SELECT generate_series(1, {rows})")
+            conn.exec_driver_sql("SELECT pg_stat_force_next_flush()")
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (id integer)")
+    try:
+        grow(bulk_load.FIRST_CHANGED - 1)
+        with engine.connect() as conn:
+            assert bulk_load.analyze_outgrown(conn, (name,)) == []  # a handful: not yet
+        grow(1)
+        with engine.connect() as conn:
+            assert bulk_load.analyze_outgrown(conn, (name,)) == [name]  # planned as empty no more
+        assert estimated_rows(engine, name) == bulk_load.FIRST_CHANGED
+        grow(bulk_load.FIRST_CHANGED + 1)  # doubled, but analyzed tables wait for min_changed rows
+        with engine.connect() as conn:
+            assert bulk_load.analyze_outgrown(conn, (name,)) == []
+            assert bulk_load.analyze_outgrown(conn, (name,), min_changed=bulk_load.FIRST_CHANGED) == [name]
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {name}")

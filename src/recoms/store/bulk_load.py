@@ -21,11 +21,18 @@ SQLITE_CACHE_KIB = 256 * 1024  # the import connection's page cache (SQLite's de
 GROWN = ("contacts", "contact_identifiers", "carts", "orders", "events", "interactions")
 # What tracking's statements are planned by: the tables it grows, and the catalog whose prices it patches.
 TRACKED = (*GROWN, "products")
-# Tables changed by at least %s rows and by more than they held at their last analysis (or never analyzed).
+# Tables changed by more than they held at their last analysis and by at least %s rows, or, never analyzed,
+# by at least %s rows.
 OUTGROWN_POSTGRES = (
     "SELECT s.relname FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid "
-    "WHERE s.schemaname = current_schema() AND s.relname = ANY(%s) AND s.n_mod_since_analyze >= %s "
+    "WHERE s.schemaname = current_schema() AND s.relname = ANY(%s) "
+    "AND s.n_mod_since_analyze >= CASE WHEN c.reltuples < 0 THEN %s ELSE %s END "
     "AND s.n_mod_since_analyze > GREATEST(c.reltuples, 0)")
+# A table never analyzed is planned as empty, and a statement planned so can cost time in the square of
+# its rows: the identifiers' lookup of a group commit, planned through the (account, contact) index, filtered
+# every identifier of the account for each identifier it looked for, and ran for minutes at 1,800
+# identifiers (a demo shop's load). Analyzed once, the planner scales its counts with the table's size.
+FIRST_CHANGED = 50
 ANALYZING_LOCK = 0x7265636F6D73  # one process analyzes at a time (an advisory lock's key)
 
 
@@ -135,14 +142,16 @@ class Statistics:
 
 def analyze_outgrown(conn: sa.Connection, tables: tuple[str, ...] = TRACKED, min_changed: int = 1000) -> list[str]:
     """PostgreSQL: analyze those of `tables` that changed by at least `min_changed` rows and by more than
-    they held when last analyzed (a growing store: at each doubling; a large one is left to autovacuum),
-    unless another process is analyzing. Commits; returns the tables analyzed."""
+    they held when last analyzed (a growing store: at each doubling; a large one is left to autovacuum), or
+    that were never analyzed and changed by FIRST_CHANGED rows, unless another process is analyzing.
+    Commits; returns the tables analyzed."""
     if conn.dialect.name != "postgresql":
         return []
     with conn.begin():
         if not conn.exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s)", (ANALYZING_LOCK,)).scalar():
             return []
-        outgrown = [name for (name,) in conn.exec_driver_sql(OUTGROWN_POSTGRES, (list(tables), min_changed))]
+        outgrown = [name for (name,) in conn.exec_driver_sql(
+            OUTGROWN_POSTGRES, (list(tables), min(FIRST_CHANGED, min_changed), min_changed))]
         if outgrown:  # names from `tables`, read back from the catalog
             conn.exec_driver_sql(f"ANALYZE {', '.join(outgrown)}")
     return outgrown
