@@ -9,7 +9,8 @@ shows within `SECONDS` (the history read follows a merged contact to the live on
 
 `find` looks a contact up once for all the requests naming it at the same time: when a busy customer's
 entry expires, every request for them misses at once, and off the loop (PostgreSQL) their lookups
-would each be a round trip, one after another on one thread (v2's p99 at 256 connections: 174 ms).
+were each a round trip, one after another on one thread. The same customer asked for at 256 connections
+by two workers for 8 s: 513 lookups and a p99 of 121-707 ms before, 5 lookups and 31-34 ms shared.
 """
 
 from __future__ import annotations
