@@ -161,3 +161,32 @@ def test_events_from_apps_and_shops_servers_answer_and_refuse_on_the_hot_path_as
     for route in routes:  # other methods are the app's
         r = shop.client.get(route, headers=shop.auth)
         assert r.status_code == 405 and r.headers["allow"] == "POST"
+
+
+def test_matched_paths_are_kept_per_path_and_method_within_a_bound(shop, monkeypatch):
+    """HotPath keeps the routes it matched by path: each data source still answers as itself, another
+    method is still the app's, and a client inventing paths never grows what is kept past the bound."""
+    hot = shop.client.app.hot_path
+    monkeypatch.setattr(hot, "MAX_MATCHED", 16)
+    monkeypatch.setattr(hot, "matched", {})
+    sellers, fresh = shop.datasource(algorithm="bestsellers"), shop.datasource(algorithm="new_arrivals")
+    for _ in range(2):  # the second time from what was kept
+        for ds in (sellers, fresh, sellers):
+            r = shop.recoms(ds)
+            assert r.status_code == 200, r.text
+        assert r.headers["x-recommendation-id"].startswith(f"r{sellers}v")
+        r = shop.recoms(fresh)
+        assert r.headers["x-recommendation-id"].startswith(f"r{fresh}v")
+        r = shop.client.put(f"/api/v1/recoms/{sellers}", headers={"ES-TOKEN": shop.token()})
+        assert r.status_code == 405
+    kept = {path for _, _, path in hot.matched}
+    assert kept == {f"/api/v1/recoms/{sellers}", f"/api/v1/recoms/{fresh}"}
+    token = shop.token()
+    for i in range(40):  # unknown ids: each a 404 with the next token, none kept past the bound
+        r = shop.client.get(f"/api/v1/recoms/9{i:05d}", headers={"ES-TOKEN": token})
+        assert r.status_code == 404 and r.json()["status"] == 404
+        token = r.headers["es-token"]
+        assert len(hot.matched) <= 16
+    long = "/api/v1/recoms/" + "7" * 300
+    r = shop.client.get(long, headers={"ES-TOKEN": token})
+    assert r.status_code == 404 and all(path != long for _, _, path in hot.matched)

@@ -1,12 +1,17 @@
-"""The ES-TOKEN route's query parser reads a query string as Starlette's QueryParams reads it."""
+"""The ES-TOKEN route's query parser reads a query string as Starlette's QueryParams reads it, and
+`ParsedQueries` keeps what it parsed within its bound."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import QueryParams
 
-from recoms.services.recoms import QueryLists, parse_query
+from recoms.errors import BadRequest
+from recoms.services.recoms import MAX_CONTEXT, ParsedQueries, QueryLists, parse_query
 from tests.fuzz.strategies import FUZZ
 
 # Query strings as clients write them, and as they mangle them: repeated names, blank values, fields
@@ -40,3 +45,29 @@ def test_a_plain_query():
     assert parse_query(query).products == ["1", "2", "3"]
     assert query.getlist("category") == [""] and query.getlist("flag") == [""]
     assert list(query) == ["products", "category", "filter.include.brand", "flag"]
+
+
+@FUZZ
+@given(st.lists(QUERIES, max_size=30))
+def test_parsed_queries_answer_as_the_parser_and_keep_at_most_their_bound(raws):
+    queries = ParsedQueries(entries=8)
+    for raw in raws * 2:  # each query again, kept or not
+        assert _parsed(lambda raw=raw: queries.parse(raw)) == _parsed(lambda raw=raw: parse_query(QueryLists(raw)))
+        assert len(queries._parsed) <= 8
+
+
+def test_a_parsed_query_is_kept_shared_and_read_only_and_a_refused_or_long_one_is_not_kept():
+    queries = ParsedQueries()
+    first = queries.parse(b"products=1,2&category=Home")
+    assert first.products == ["1", "2"] and first.categories == ["Home"]
+    assert queries.parse(b"products=1,2&category=Home") is first  # parsed once
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.products = ["3"]
+    too_many = b"&".join(b"products=%d" % i for i in range(MAX_CONTEXT + 1))
+    for _ in range(2):
+        with pytest.raises(BadRequest):
+            queries.parse(too_many)
+    long = b"products=" + b"x" * ParsedQueries.MAX_KEPT_QUERY
+    assert queries.parse(long).products == ["x" * ParsedQueries.MAX_KEPT_QUERY]
+    assert queries.parse(long) is not queries.parse(long)
+    assert set(queries._parsed) == {b"products=1,2&category=Home"}

@@ -30,17 +30,34 @@ class HotPath:
         # Paths without parameters (the tracker's) are looked up, not tried one route after another.
         self.exact = {route.path: route for route in self.routes if "{" not in route.path}
         self.patterned = tuple(route for route in self.routes if "{" in route.path)
+        # Matched paths, kept: a shop calls a few (one per data source), and matching one with parameters
+        # costs a regular expression and its convertors. Bounded: cleared when MAX_MATCHED are kept.
+        self.matched: dict[tuple[str, str, str], Scope] = {}
         self.app = edge(self._answer)
 
+    MAX_MATCHED = 4096
+
     def match(self, scope: Scope) -> Scope | None:
-        """The route's scope (its path parameters, `route`) when one of the routes answers this request."""
-        if scope["type"] != "http" or scope["method"] not in METHODS or not scope["path"].startswith(self.prefixes):
+        """The route's scope (its path parameters, `route`) when one of the routes answers this request.
+        The scope returned may be shared by many requests: it is copied into theirs, never changed."""
+        if scope["type"] != "http" or scope["method"] not in METHODS:
             return None
-        exact = self.exact.get(scope["path"])
+        path = scope["path"]
+        if not path.startswith(self.prefixes):
+            return None
+        key = (scope["method"], scope.get("root_path", ""), path)
+        child = self.matched.get(key)
+        if child is not None:
+            return child
+        exact = self.exact.get(path)
         for route in (exact,) if exact is not None else self.patterned:
             match, child = route.matches(scope)
             if match is Match.FULL:
                 child.setdefault("route", route)
+                if len(path) <= 256:  # an id's path, not a client's invention of any length
+                    if len(self.matched) >= self.MAX_MATCHED:
+                        self.matched.clear()
+                    self.matched[key] = child
                 return child
         return None
 

@@ -109,7 +109,7 @@ class Edge:
         path = scope["path"]
         status = 500
         browser = self.browser_route(path)
-        cross_origin = browser and any(name == b"origin" for name, _ in scope["headers"])
+        cross_origin = browser and b"origin" in dict(scope["headers"])  # names are lowercase (ASGI)
         extra = [(b"x-content-type-options", b"nosniff")]
         if browser and not cross_origin:
             extra.append((b"vary", b"Origin"))  # all Starlette's CORS would add without an Origin
@@ -120,7 +120,7 @@ class Edge:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [*message.get("headers", ()), *extra]
-                if no_store and all(k.lower() != b"cache-control" for k, _ in headers):
+                if no_store and b"cache-control" not in dict(headers):  # names are lowercase (ASGI)
                     headers.append((b"cache-control", b"no-store"))
                 if status >= 400:
                     headers.append((b"connection", b"close"))

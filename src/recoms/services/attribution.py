@@ -108,13 +108,13 @@ class RecommendationLog:
             loop.call_later(LOOP_FLUSH_SECONDS, self._flush_on_loop, loop)
 
     def _flush_on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """One batch from the queue in one statement, unless another writer holds the lock (then soon)."""
+        """One batch from the queue in one transaction, unless another writer holds the lock (then soon)."""
         batch = self._take_batch()
         try:
             if batch:
                 rows = _rows(batch)
                 self._loop_writes.transaction(
-                    lambda execute: recommendation_log.insert_many_sqlite(execute, rows), wait=False)
+                    lambda execute: recommendation_log.insert_rows_sqlite(execute, rows), wait=False)
                 LOGGED.inc(len(rows))
             # A backlog (a burst) goes on at the loop's next turn, one batch a turn.
             delay = 0 if len(self._pending) >= self.batch_size else LOOP_FLUSH_SECONDS

@@ -52,11 +52,17 @@ def _json(body: bytes) -> Any:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class RecomsRequest:
+    """A request's context; one instance may answer many requests (`ParsedQueries`): read it, never change it."""
+
     products: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     filters: tuple[Filter, ...] = ()
+    key: tuple = field(init=False, repr=False, compare=False)  # what of it an answer depends on (answer_cache)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (tuple(self.products), tuple(self.categories), self.filters))
 
 
 def _split(values: Iterable[str]) -> list[str]:
@@ -105,6 +111,28 @@ def parse_query(params: Mapping[str, Any] | QueryLists) -> RecomsRequest:
             mode, _, name = rest.partition(".")
             raw_filters.append({"name": name, "values": _split(getlist(key)), "mode": mode})
     return _finish(products, categories, raw_filters)
+
+
+class ParsedQueries:
+    """Query strings parsed once: a shop's pages ask with a few thousand distinct ones (the product on the
+    page), and parsing one costs more than finding its reused answer. Bounded: at most `entries` kept, each
+    at most MAX_KEPT_QUERY bytes; a query that fails to parse is not kept."""
+
+    MAX_KEPT_QUERY = 512
+
+    def __init__(self, entries: int = 4096) -> None:
+        self.entries = entries
+        self._parsed: dict[bytes, RecomsRequest] = {}
+
+    def parse(self, raw: bytes) -> RecomsRequest:
+        req = self._parsed.get(raw)
+        if req is None:
+            req = parse_query(QueryLists(raw))
+            if len(raw) <= self.MAX_KEPT_QUERY:
+                if len(self._parsed) >= self.entries:  # whatever the traffic, never more than `entries`
+                    self._parsed.clear()
+                self._parsed[raw] = req
+        return req
 
 
 def parse_body(body: Any) -> RecomsRequest:
@@ -211,6 +239,7 @@ class Recommendations:
                                   inline=self.reads.sqlite)
         self.directory = directory
         self.known_contacts = KnownContacts(share_lookups=not self.off_loop.inline)
+        self.queries = ParsedQueries()
 
     def stop(self) -> None:
         """Answer what is queued off the loop, then end those threads (the server's shutdown)."""
@@ -219,7 +248,7 @@ class Recommendations:
         self.marks.stop()
 
     async def by_token(
-        self, token: str | None, ds_raw: str, query: Mapping[str, Any] | QueryLists, body: bytes | None,
+        self, token: str | None, ds_raw: str, query_string: bytes, body: bytes | None,
     ) -> TokenAnswer:
         """The whole ES-TOKEN request (SPEC §2): exchange the token, find the account and the data source,
         parse the context, score, apply rules and fallback, join the products' JSON.
@@ -238,7 +267,7 @@ class Recommendations:
             account = self.directory.account(grant.account_id)
             if account is None:
                 raise Unauthorized(SPENT_TOKEN)
-            req = parse_body(_json(body)) if body else parse_query(query)
+            req = parse_body(_json(body)) if body else self.queries.parse(query_string)
             products, recommendation_id = await self.serve(account, ds_id, grant.contact_id, req, grant.history)
             return TokenAnswer(products, next_token, recommendation_id=recommendation_id)
         except Exception as exc:  # answered with the next token; the route turns it into a problem
@@ -264,8 +293,11 @@ class Recommendations:
         and its history mark when the caller read them already (a token exchange does)."""
         p = self._plan(account, ds_id, contact_id, req)
         ds = p.ds
-        key = (ds.id, ds.updated_at, ds.variant_id, tuple(req.products), tuple(req.categories), req.filters)
-        cache, key, answer = await self._read_contact(p, account.id, contact_id, key, marked)
+        key = (ds.id, ds.updated_at, ds.variant_id, req.key)
+        if p.reads_history or p.reads_contact:
+            cache, key, answer = await self._read_contact(p, account.id, contact_id, key, marked)
+        else:  # nothing of the contact to read: no coroutine to await
+            cache, answer = self._kept(p, account.id, key)
         if answer is None:
             catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters,
                                                 p.history, p.contact)
@@ -294,10 +326,15 @@ class Recommendations:
                              if _has_history(marked) else activity.NO_HISTORY)
         if p.reads_contact:
             p.contact = await self.off_loop.run(self._contact_fields, account_id, contact_id)
-        if cache is None and (p.cacheable or (p.cacheable_without_history and (p.history is None or not p.history[0]))):
-            cache = self.answers
-            answer = cache.get(account_id, p.state, key)
+        if cache is None:
+            cache, answer = self._kept(p, account_id, key)
         return cache, key, answer
+
+    def _kept(self, p: Prepared, account_id: int, key: tuple) -> tuple[AnswerCache | None, Any]:
+        """The answer cache an answer to anyone may be kept in (or None), and the answer found there."""
+        if p.cacheable or (p.cacheable_without_history and (p.history is None or not p.history[0])):
+            return self.answers, self.answers.get(account_id, p.state, key)
+        return None, None
 
     def serve_products(
         self, account: Account, ds_id: int, contact_id: int | None, req: RecomsRequest,

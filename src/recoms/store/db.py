@@ -119,9 +119,10 @@ class DriverConnections:
         """The statement's rows (none for a statement that returns none)."""
         return self._run(lambda cur: _rows(cur, sql, params), sql, params)
 
-    def transaction(self, work: Callable[[Callable[[str, tuple], list]], Any], wait: bool = True) -> Any:
+    def transaction(self, work: Callable[[Statements], Any], wait: bool = True) -> Any:
         """`work(execute)` in one transaction (SQLite: taking the write lock up front), committed when it
         returns, rolled back when it raises: many short statements, one commit (one WAL write, one fsync).
+        `execute(sql, params)` answers the rows; `execute.many(sql, rows)` runs one statement for each row.
         `wait=False` (SQLite): raise WriteLockBusy at once when another writer holds the lock."""
         def run(cur):
             if self.sqlite:
@@ -129,7 +130,7 @@ class DriverConnections:
             else:
                 cur.execute("BEGIN")
             try:
-                result = work(lambda sql, params: _rows(cur, sql, params))
+                result = work(Statements(cur))
             except BaseException:
                 with contextlib.suppress(Exception):
                     cur.execute("ROLLBACK")
@@ -217,6 +218,23 @@ def _take_write_lock(cur, wait: bool = True) -> None:
             pause = min(pause * 2, 0.002)
     finally:
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+class Statements:
+    """A transaction's statements (`DriverConnections.transaction`)."""
+
+    __slots__ = ("_cur",)
+
+    def __init__(self, cur) -> None:
+        self._cur = cur
+
+    def __call__(self, sql: str, params: tuple) -> list:
+        """The statement's rows (none for a statement that returns none)."""
+        return _rows(self._cur, sql, params)
+
+    def many(self, sql: str, rows: list[tuple]) -> None:
+        """`sql` once for each row, the rows bound by the driver (SQLite: in C, one prepared statement)."""
+        self._cur.executemany(sql, rows)
 
 
 def _rows(cur, sql: str, params: tuple) -> list:

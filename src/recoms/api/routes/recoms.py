@@ -23,7 +23,7 @@ from recoms.api.problems import from_error, problem, unexpected
 from recoms.domain import identity
 from recoms.errors import BadRequest, Invalid, RecomsError
 from recoms.services.attribution import RECOMMENDATION_ID_HEADER
-from recoms.services.recoms import QueryLists, datasource_id, parse_query
+from recoms.services.recoms import QueryLists, datasource_id
 
 log = logging.getLogger(__name__)
 JSON = "application/json"
@@ -55,7 +55,7 @@ class TokenEndpoint:
         body = await Request(scope, receive).body() if scope["method"] == "POST" else None
         try:
             answer = await platform.recommendations.by_token(
-                token, scope["path_params"]["dataSourceId"], QueryLists(scope["query_string"]), body)
+                token, scope["path_params"]["dataSourceId"], scope["query_string"], body)
         except Exception as exc:  # the token store does not answer: 503, and the token was not spent
             return await unexpected(exc, "token exchange")(scope, receive, send)
         error = answer.error
@@ -139,7 +139,7 @@ async def recoms_v2(request: Request) -> Response:
     params = QueryLists(request.scope["query_string"])
     ds_id = datasource_id(request.path_params["dataSourceId"])
     contact_id = _contact_id(params.get("contactId"))
-    req = parse_query(params)
+    req = platform.recommendations.queries.parse(request.scope["query_string"])
     try:
         ids = identity.from_fields({name: params.get(name) for name in V2_IDS})
     except identity.IdentifierError as exc:
