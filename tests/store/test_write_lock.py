@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -53,12 +54,37 @@ def test_a_writer_gives_up_after_the_busy_timeout(engine, monkeypatch):
         writes = db.DriverConnections(engine)
         with pytest.raises(sa.exc.OperationalError, match="locked"):
             writes.transaction(lambda execute: execute("INSERT INTO t VALUES (3)", ()))
-        # The connection's own busy timeout is back for its next statements.
-        assert writes.execute("PRAGMA busy_timeout", ()) == [(300,)]
+        started = time.monotonic()
+        with pytest.raises(sa.exc.OperationalError, match="locked"):  # a single statement waits as long
+            writes.execute("INSERT INTO t VALUES (4)", ())
+        assert time.monotonic() - started >= 0.3
+        # The engine's connections keep SQLite's busy handler; the hot path's have it off (they wait in steps).
+        raw = engine.raw_connection()
+        assert raw.cursor().execute("PRAGMA busy_timeout").fetchall() == [(300,)]
+        raw.close()
+        assert writes.execute("PRAGMA busy_timeout", ()) == [(0,)]
         writes.close()
     finally:
         holder.rollback()
         holder.close()
+
+
+def test_a_single_statement_waits_in_steps_for_a_writer_and_then_writes(engine):
+    writes = db.DriverConnections(engine)
+    holder = engine.connect()
+    holder.begin()
+    holder.exec_driver_sql("INSERT INTO t VALUES (1)")
+    releaser = threading.Timer(0.15, lambda: (holder.commit(), holder.close()))
+    releaser.start()
+    started = time.monotonic()
+    try:
+        assert writes.execute("INSERT INTO t VALUES (2) RETURNING x", ()) == [(2,)]
+        waited = time.monotonic() - started
+    finally:
+        releaser.join(5)
+    assert 0.1 <= waited < 1.0  # behind the holder, and not SQLite's handler's long sleeps after it
+    assert writes.execute("SELECT x FROM t ORDER BY x", ()) == [(1,), (2,)]
+    writes.close()
 
 
 def test_a_writer_that_will_not_wait_is_told_at_once(engine):

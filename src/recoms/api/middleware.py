@@ -22,6 +22,9 @@ LATENCY = Histogram(
 )
 
 Scope = dict
+# Set in the request's scope by the edge when the answer begins: its status (for the metrics, and so
+# that a failure after that point is not answered a second time).
+RESPONSE_STATUS = "recoms.response_status"
 ASGIApp = Callable[..., Awaitable[None]]
 
 
@@ -107,7 +110,6 @@ class Edge:
             return await self.app(scope, receive, send)
         start = time.perf_counter()
         path = scope["path"]
-        status = 500
         browser = self.browser_route(path)
         cross_origin = browser and b"origin" in dict(scope["headers"])  # names are lowercase (ASGI)
         extra = [(b"x-content-type-options", b"nosniff")]
@@ -116,9 +118,8 @@ class Edge:
         no_store = self.no_store(path)
 
         async def edge_send(message):
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status = scope[RESPONSE_STATUS] = message["status"]  # the answer began (see _limited)
                 headers = [*message.get("headers", ()), *extra]
                 if no_store and b"cache-control" not in dict(headers):  # names are lowercase (ASGI)
                     headers.append((b"cache-control", b"no-store"))
@@ -137,7 +138,7 @@ class Edge:
             else:
                 await self._limited(scope, receive, edge_send)
         finally:
-            self._observe(scope, status, start)
+            self._observe(scope, scope.get(RESPONSE_STATUS, 500), start)
 
     async def _limited(self, scope: Scope, receive, send) -> None:
         """The rate and body limits around the app."""
@@ -150,7 +151,6 @@ class Edge:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 return await _send_problem(send, 413, "Payload too large", f"the body is larger than {limit} bytes")
         seen = 0
-        started = False
         complete = False
         deadline: float | None = None
 
@@ -172,23 +172,17 @@ class Edge:
                 complete = not message.get("more_body", False)
             return message
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, send)
         except _TooLarge:
-            if not started:
+            if RESPONSE_STATUS not in scope:
                 await _send_problem(send, 413, "Payload too large", f"the body is larger than {limit} bytes")
         except _TooSlow:
-            if not started:
+            if RESPONSE_STATUS not in scope:
                 await _send_problem(send, 408, "Request timeout",
                                     f"the body did not arrive within {self.timeout:g} seconds")
         except Exception as exc:  # what escaped the app (the hot path's routes: api/hot_path.py)
-            if started:
+            if RESPONSE_STATUS in scope:  # too late for another answer
                 raise
             await unexpected(exc, f"{scope['method']} {getattr(scope.get('route'), 'path', scope['path'])}")(
                 scope, receive, send)

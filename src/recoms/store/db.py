@@ -54,7 +54,9 @@ class DriverConnections:
     At most MAX_CONNECTIONS run at once. A connection idle for longer than PING_AFTER_SECONDS is pinged
     before use (the server may have restarted meanwhile). A statement failing because the server went
     away closes its connection and the idle ones; the next call opens a new one. Errors are raised as
-    SQLAlchemy's (a server that does not answer is a 503 here as everywhere)."""
+    SQLAlchemy's (a server that does not answer is a 503 here as everywhere). SQLite: the connections keep
+    SQLite's busy handler off, and a statement another writer's lock refused is tried again in short steps
+    (`_when_unlocked`): switching the handler off and on around each transaction cost two statements."""
 
     MAX_CONNECTIONS = 8
     PING_AFTER_SECONDS = 5.0
@@ -77,7 +79,9 @@ class DriverConnections:
         proxy = self.engine.raw_connection()
         conn = proxy.dbapi_connection  # the driver's own connection, with the engine's connect settings
         proxy.detach()  # ours now: the pool neither resets nor reuses it
-        if not self.sqlite:  # SQLite connections are in autocommit mode already (see _sqlite_pragmas)
+        if self.sqlite:  # in autocommit mode already (see _sqlite_pragmas); waits for the lock are ours
+            conn.execute("PRAGMA busy_timeout=0")
+        else:
             conn.autocommit = True
         return conn
 
@@ -117,6 +121,8 @@ class DriverConnections:
 
     def execute(self, sql: str, params: tuple) -> list:
         """The statement's rows (none for a statement that returns none)."""
+        if self.sqlite:
+            return self._run(lambda cur: _when_unlocked(lambda: _rows(cur, sql, params)), sql, params)
         return self._run(lambda cur: _rows(cur, sql, params), sql, params)
 
     def transaction(self, work: Callable[[Statements], Any], wait: bool = True) -> Any:
@@ -126,7 +132,7 @@ class DriverConnections:
         `wait=False` (SQLite): raise WriteLockBusy at once when another writer holds the lock."""
         def run(cur):
             if self.sqlite:
-                _take_write_lock(cur, wait)
+                _take_write_lock(cur, wait, busy_timeout=False)
             else:
                 cur.execute("BEGIN")
             try:
@@ -191,33 +197,44 @@ class WriteLockBusy(Exception):
     """SQLite: another writer holds the write lock, and the caller would rather not wait for it."""
 
 
-def _take_write_lock(cur, wait: bool = True) -> None:
+def _take_write_lock(cur, wait: bool = True, busy_timeout: bool = True) -> None:
     """BEGIN IMMEDIATE, waiting for another writer in short steps: SQLite's own busy handler sleeps 1, 2,
     5, 10 ... 100 ms between tries, so a wait behind a writer of a millisecond often cost tens of ms (two
-    workers exchanging tokens: a p99 of 115 ms, 25 ms with these steps). `wait=False`: WriteLockBusy."""
-    cur.execute("PRAGMA busy_timeout=0")
+    workers exchanging tokens: a p99 of 115 ms, 25 ms with these steps). `wait=False`: WriteLockBusy.
+    `busy_timeout`: the connection has SQLite's busy handler on (the engine's), off for the while."""
+    if busy_timeout:
+        cur.execute("PRAGMA busy_timeout=0")
     try:
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        pause = 0.0001
-        while True:
-            try:
-                cur.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-            else:
-                if cur.connection.in_transaction:
-                    return
-                # No transaction began: seen under concurrent requests on a connection whose BEGIN had
-                # been refused before (Python 3.11's sqlite3; its COMMIT then failed). As busy: try again.
-                if time.monotonic() > deadline:
-                    raise sqlite3.OperationalError("database is locked")
-            if not wait:
-                raise WriteLockBusy from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.002)
+        _when_unlocked(lambda: _begin(cur), wait)
     finally:
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        if busy_timeout:
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _begin(cur) -> None:
+    cur.execute("BEGIN IMMEDIATE")
+    if not cur.connection.in_transaction:
+        # No transaction began: seen under concurrent requests on a connection whose BEGIN had been
+        # refused before (Python 3.11's sqlite3; its COMMIT then failed). As busy: try again.
+        raise sqlite3.OperationalError("database is locked")
+
+
+def _when_unlocked(attempt: Callable[[], Any], wait: bool = True) -> Any:
+    """`attempt()` (a statement on a connection without SQLite's busy handler), tried again in short steps
+    while another writer holds the lock, for up to BUSY_TIMEOUT_MS. `wait=False`: WriteLockBusy at once.
+    A refused statement changed nothing: trying it again is safe."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    while True:
+        try:
+            return attempt()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        if not wait:
+            raise WriteLockBusy from None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.002)
 
 
 class Statements:
