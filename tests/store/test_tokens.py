@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import string
 import threading
 import time
 import uuid
@@ -11,8 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recoms.store.tokens import SqlTokenStore
+from recoms.store.tokens import SECRET_CHARS, SqlTokenStore, new_secret, new_secrets
 from tests.conftest import REDIS
+
+URL_SAFE = set(string.ascii_letters + string.digits + "-_")
 
 STORES = ["sql"] + (["redis"] if REDIS else [])
 
@@ -159,3 +162,12 @@ def test_a_batch_ends_as_its_exchanges_one_by_one(make_store, picks, on_a_loop):
         single_next = next((r[1] for (m, _), r in zip(picks, one_by_one) if m == n and r),
                            single_chains[n]["current"])
         assert (batch_store.exchange(batch_next) is None) == (single_store.exchange(single_next) is None)
+
+
+def test_a_batch_s_next_secrets_are_as_random_and_shaped_as_one_s():
+    batch = new_secrets(500)
+    assert len(set(batch)) == 500 and new_secret() not in batch
+    assert all(len(s) == SECRET_CHARS and set(s) <= URL_SAFE for s in batch)
+    assert {len(s) for s in new_secrets(3)} == {len(new_secret())}
+    # 256 random bits each: over 500 secrets every character of the alphabet turns up
+    assert set("".join(batch)) == URL_SAFE

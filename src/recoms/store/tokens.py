@@ -72,6 +72,12 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_secrets(n: int) -> list[str]:
+    """`n` secrets as `new_secret` makes them, from one read of the system's randomness (a batch's)."""
+    raw = secrets.token_bytes(32 * n)
+    return [base64.urlsafe_b64encode(raw[i:i + 32]).rstrip(b"=").decode() for i in range(0, 32 * n, 32)]
+
+
 CHAIN_CHARS, SECRET_CHARS = 22, 43
 
 
@@ -159,7 +165,9 @@ class SqlTokenStore:
     def _exchange_batch(self, execute: Callable[[str, tuple], list], parsed: list[ParsedToken | None]
                         ) -> list[tuple[Grant, str] | None]:
         if self.connections.sqlite:  # in order, one by one: measured cheaper than one statement from JSON
-            return [None if p is None else self._exchange(execute, p) for p in parsed]
+            now, fresh = _now_ms(), new_secrets(len(parsed))
+            return [None if p is None else self._exchange(execute, p, now, secret)
+                    for p, secret in zip(parsed, fresh, strict=True)]
         results: list[tuple[Grant, str] | None] = [None] * len(parsed)
         firsts: dict[str, int] = {}  # chain hash -> its first position in the batch
         again: list[int] = []
@@ -170,7 +178,7 @@ class SqlTokenStore:
                 else:
                     firsts[p.chain_hash] = i
         now = _now_ms()
-        fresh = {i: new_secret() for i in firsts.values()}
+        fresh = dict(zip(firsts.values(), new_secrets(len(firsts)), strict=True))
         rows = [(parsed[i].chain_hash, parsed[i].seq, parsed[i].secret_hash, hash_secret(fresh[i]), now + self.ttl_ms)
                 for i in firsts.values()]
         arrays = [list(column) for column in zip(*rows, strict=True)]  # one array per column
@@ -187,8 +195,10 @@ class SqlTokenStore:
             results[i] = self._exchange(execute, parsed[i])
         return results
 
-    def _exchange(self, execute: Callable[[str, tuple], list], parsed: ParsedToken) -> tuple[Grant, str] | None:
-        now, secret = _now_ms(), new_secret()
+    def _exchange(self, execute: Callable[[str, tuple], list], parsed: ParsedToken, now: int | None = None,
+                  secret: str | None = None) -> tuple[Grant, str] | None:
+        """One token's exchange; `now` and its next `secret` given by a batch, or made here."""
+        now, secret = now or _now_ms(), secret or new_secret()
         rows = execute(self._advance, (hash_secret(secret), now + self.ttl_ms, parsed.chain_hash, parsed.seq,
                                        parsed.secret_hash, now))
         if rows:
