@@ -80,9 +80,10 @@ class RecommendationLog:
 
     # ---- the hot path -------------------------------------------------------------------------
     def record(self, account_id: int, datasource_id: int, variant_id: int, contact_id: int | None,
-               item_ids: Sequence[str], at_ms: int | None = None) -> str:
+               item_ids: Sequence[str] | str, at_ms: int | None = None) -> str:
         """Number a served list, queue it, and return its recommendation id (no I/O, ~1 µs).
 
+        `item_ids`: the products' ids, or already as a JSON array (a reused answer keeps it so).
         `at_ms` backdates a list (the demo's simulated history); requests leave it out."""
         now = at_ms if at_ms is not None else time.time_ns() // 1_000_000
         number = ((now - EPOCH_MS) << COUNTER_BITS) | (next(self._counter) & COUNTER_MASK)
@@ -183,7 +184,8 @@ class RecommendationLog:
 
 def _rows(batch: list[tuple]) -> list[tuple]:
     """Queued lists as recommendation_log rows (COLUMNS order, the items as JSON text)."""
-    return [(n, a, d, v, c, dumps(list(items)).decode(), ts) for n, a, d, v, c, items, ts in batch]
+    return [(n, a, d, v, c, items if isinstance(items, str) else dumps(list(items)).decode(), ts)
+            for n, a, d, v, c, items, ts in batch]
 
 
 # --- impressions and clicks named in tracker events ------------------------------------------------

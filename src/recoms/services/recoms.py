@@ -301,11 +301,13 @@ class Recommendations:
         if answer is None:
             catalog, picked = self.serving.pick(account.id, ds, req.products, req.categories, req.filters,
                                                 p.history, p.contact)
-            answer = (b"[" + b",".join([catalog.fragments[i] for i in picked]) + b"]", [catalog.ids[i] for i in picked])
+            # The products' JSON, and their ids as JSON for the recommendation log: both reused with the answer.
+            answer = (b"[" + b",".join([catalog.fragments[i] for i in picked]) + b"]",
+                      orjson.dumps([catalog.ids[i] for i in picked]).decode())
             if cache is not None:
                 cache.put(account.id, p.state, key, answer)
-        body, ids = answer
-        return body, self.log.record(account.id, ds_id, p.variant_id, contact_id, ids)
+        body, ids_json = answer
+        return body, self.log.record(account.id, ds_id, p.variant_id, contact_id, ids_json)
 
     async def _read_contact(
         self, p: Prepared, account_id: int, contact_id: int | None, key: tuple,
