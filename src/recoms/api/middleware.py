@@ -6,20 +6,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
-from prometheus_client import Counter, Histogram
 from starlette.middleware.cors import CORSMiddleware
 
 from recoms.api.clients import Network, client_address
 from recoms.api.problems import MEDIA_TYPE, problem_body, unexpected
+from recoms.api.request_metrics import METRICS
 from recoms.errors import RecomsError
-
-REQUESTS = Counter("recoms_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "recoms_http_request_seconds", "HTTP request latency", ["route"],
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
-)
 
 Scope = dict
 # Set in the request's scope by the edge when the answer begins: its status (for the metrics, and so
@@ -102,8 +95,6 @@ class Edge:
             allow_headers=["ES-TOKEN", "Content-Type"], expose_headers=["ES-TOKEN", "X-Recommendation-Id"],
             max_age=3600,
         )
-        # The labelled series, looked up once: `labels()` costs more than the observation itself.
-        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -187,17 +178,11 @@ class Edge:
             await unexpected(exc, f"{scope['method']} {getattr(scope.get('route'), 'path', scope['path'])}")(
                 scope, receive, send)
 
-    def _observe(self, scope: Scope, status: int, start: float) -> None:
+    @staticmethod
+    def _observe(scope: Scope, status: int, start: float) -> None:
         route = scope.get("route")
         name = getattr(route, "path", None) or "unmatched"
-        key = (scope["method"], name, status)
-        series = self._series.get(key)
-        if series is None:
-            if len(self._series) > 10_000:  # methods are the client's to choose: bounded
-                self._series.clear()
-            series = self._series[key] = (REQUESTS.labels(key[0], name, str(status)), LATENCY.labels(name))
-        series[0].inc()
-        series[1].observe(time.perf_counter() - start)
+        METRICS.observe(scope["method"], name, status, time.perf_counter() - start)
 
 
 class KeyRequired:
