@@ -112,6 +112,12 @@ def test_one_training_computes_each_neighbour_list_once():
     upsell = get_algorithm("upsell")().fit(inter, catalog.items)
     cross_sell = get_algorithm("cross_sell")().fit(inter, catalog.items)
     assert upsell.alternatives.content is similar.content and upsell.alternatives.coview is similar.coview
+    # The alternatives' answers too, under the same weight (not under another).
+    assert upsell.alternatives.answer_lists() is similar.answer_lists()
+    assert upsell.alternatives.answer_rows() is similar.answer_rows()
+    other_weight = get_algorithm("similar")(content_weight=0.2).fit(inter, catalog.items)
+    assert other_weight.answer_lists() is not similar.answer_lists()
+    assert other_weight.answer_lists().params == {"content_weight": 0.2}
     assert upsell.complements.in_baskets is cross_sell.in_baskets
     _, other = shop(seed=2)  # other data: computed afresh
     assert get_algorithm("similar")().fit(other, catalog.items).coview is not similar.coview
@@ -132,3 +138,30 @@ def test_ties_at_the_size_cut_go_to_the_lowest_index():
     model = Flat().fit(Interactions.empty(0, catalog.n), catalog.items)
     allowed = np.flatnonzero(catalog.recommendable)
     assert rules_engine.recommend(model, [], catalog, Query(), 3) == allowed[:3].tolist()
+
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, np.inf, -np.inf, 1e-40, -1e-40, 3.3e38, -3.3e38, np.nan], np.float32)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rows_rank_as_sorting_by_score_descending_then_id(seed):
+    """`ranked` sorts by one integer key; the order is numpy's sort by (row, -score, id): ties, -0.0 against
+    0.0, infinities, subnormals, NaN last, rows given in id order or not, rows longer than the cut."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 12, int(rng.integers(1, 30)))
+    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+    if seed % 2:
+        ids = np.concatenate([np.sort(rng.choice(50, n, replace=False)) for n in lengths]).astype(np.int32)
+    else:
+        ids = rng.integers(0, 20, int(indptr[-1])).astype(np.int32)
+    scores = (rng.choice(SPECIAL, len(ids)) if seed % 3 == 0 else
+              rng.integers(-3, 4, len(ids)).astype(np.float32) / 2)  # many ties
+    size = int(rng.integers(1, 8))
+    got = item_lists.ItemLists.ranked((indptr, ids, scores), {}, size)
+    for r in range(len(lengths)):
+        s, e = indptr[r], indptr[r + 1]
+        order = np.lexsort((ids[s:e], -scores[s:e]))[:size]
+        g = slice(got.indptr[r], got.indptr[r + 1])
+        assert got.ids[g].tolist() == ids[s:e][order].tolist()
+        np.testing.assert_array_equal(got.scores[g], scores[s:e][order])
+        assert got.complete[r] == (lengths[r] <= size)

@@ -8,8 +8,8 @@ fallback obeys them too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -28,6 +28,8 @@ from recoms.recommenders.base import (
     sum_by_item,
 )
 from recoms.recommenders.masks import Check, all_of, context_leaves, in_leaves, price_band
+
+T = TypeVar("T")
 
 
 class Similar(Recommender):
@@ -67,14 +69,21 @@ class Similar(Recommender):
         scoring = {"content_weight": self.params["content_weight"]}
         lists = getattr(self, "lists", None)
         if lists is None or lists.params != scoring:
-            lists = self.lists = il.ItemLists.ranked(self.answer_rows(), scoring)
+            lists = self.lists = self._over_neighbours(
+                "lists", scoring["content_weight"], lambda: il.ItemLists.ranked(self.answer_rows(), scoring))
         return lists
 
     def answer_rows(self) -> il.Rows:
         """`recommend` of every one-product query at once, unranked and whole."""
         w = float(self.params["content_weight"])
         c, v = self.content, self.coview
-        return il.add((c.indptr, c.indices, c.scores * w), (v.indptr, v.indices, v.scores * (1.0 - w)))
+        return self._over_neighbours("rows", w, lambda: il.add((c.indptr, c.indices, c.scores * w),
+                                                               (v.indptr, v.indices, v.scores * (1.0 - w))))
+
+    def _over_neighbours(self, what: str, weight: Any, make: Callable[[], T]) -> T:
+        """Computed once for every Similar over the same neighbour lists and weight: similar's and upsell's
+        alternatives' in one training (seconds for a large catalogue)."""
+        return nb.shared((self.content, self.coview), ("answers", what, weight), make)
 
     def item_list(self, item: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
         lists = getattr(self, "lists", None)
