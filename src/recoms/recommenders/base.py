@@ -249,6 +249,18 @@ def sum_by_item(items: np.ndarray, scores: np.ndarray) -> Candidates:
     return uniq.astype(np.int32, copy=False), summed
 
 
+def descending_key(scores: np.ndarray) -> np.ndarray:
+    """uint64 keys below 2**32 whose ascending order is the scores' descending order, as sorting by
+    `-scores` orders them: -0.0 ties with 0.0 and NaN comes last."""
+    bits = (np.asarray(scores, np.float32) + np.float32(0.0)).view(np.uint32)  # -0.0 + 0.0 is 0.0
+    # IEEE floats order as their bits with the sign bit flipped for positives and every bit for negatives;
+    # flipping every bit of that orders them descending.
+    flip = (bits >> np.uint32(31)) * np.uint32(0x7FFFFFFF) | np.uint32(0x80000000)
+    key = ~(bits ^ flip)
+    key[np.isnan(scores)] = np.uint32(0xFFFFFFFF)
+    return key.astype(np.uint64)
+
+
 def top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> Candidates:
     """The best `k` candidates, best first: by score, then by index (ties at the cut too, so the answer
     is the same whatever order the candidates came in). One partition, then a sort of the k."""

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from recoms.recommenders.base import descending_key
+
 LIST_SIZE = 200
 
 Rows = tuple[np.ndarray, np.ndarray, np.ndarray]  # CSR rows: (indptr int64, ids int32, scores float32)
@@ -79,18 +81,6 @@ class ItemLists:
             return None
         return cls(arrays[f"{prefix}_indptr"], arrays[f"{prefix}_ids"], arrays[f"{prefix}_scores"],
                    arrays[f"{prefix}_complete"], json.loads(str(arrays[f"{prefix}_params"])))
-
-
-def descending_key(scores: np.ndarray) -> np.ndarray:
-    """uint64 keys below 2**32 whose ascending order is the scores' descending order, as sorting by
-    `-scores` orders them: -0.0 ties with 0.0 and NaN comes last."""
-    bits = (np.asarray(scores, np.float32) + np.float32(0.0)).view(np.uint32)  # -0.0 + 0.0 is 0.0
-    # IEEE floats order as their bits with the sign bit flipped for positives and every bit for negatives;
-    # flipping every bit of that orders them descending.
-    flip = (bits >> np.uint32(31)) * np.uint32(0x7FFFFFFF) | np.uint32(0x80000000)
-    key = ~(bits ^ flip)
-    key[np.isnan(scores)] = np.uint32(0xFFFFFFFF)
-    return key.astype(np.uint64)
 
 
 def row_numbers(indptr: np.ndarray) -> np.ndarray:
