@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from recoms.evaluation.metrics import per_query
 from recoms.evaluation.queries import context_queries
 from recoms.evaluation.ranking import fill_with_popular
-from recoms.recommenders.base import PURCHASE, Candidates, Interactions, Query
+from recoms.recommenders.base import PURCHASE, Candidates, Interactions, Query, descending_key
 from recoms.training.regime import order_keys
 
 MIN_QUERIES = 20  # fewer held-out queries than this: too little data to tune
@@ -209,14 +209,19 @@ def rank(candidates: Sequence[Candidates], k: int, n_items: int, exclude: sp.csr
             keep = out[at] != keys
             scores = sp.csr_matrix((scores.data[keep], scores.indices[keep],
                                     np.r_[0, np.cumsum(np.bincount(rows[keep], minlength=n))]), shape=scores.shape)
-    for row in range(n):
-        s, e = scores.indptr[row], scores.indptr[row + 1]
-        ids, values = scores.indices[s:e], scores.data[s:e]
-        if e - s > k:  # the k best, the k-th's ties included; then by score and the lower index
-            inside = values >= np.partition(values, e - s - k)[e - s - k]
-            ids, values = ids[inside], values[inside]
-        order = np.lexsort((ids, -values))[:k]
-        ranked[row, :len(order)] = ids[order]
+    # Every row at once: one sort by (row, score descending, index), the first k of each row kept.
+    lengths = np.diff(scores.indptr)
+    rows = np.repeat(np.arange(n), lengths)
+    ids = scores.indices.astype(np.int64)
+    id_bits, row_bits = max(1, (n_items - 1).bit_length()), max(1, (n - 1).bit_length())
+    if row_bits + 32 + id_bits <= 64:  # one integer a candidate (a row's ids are distinct: no ties)
+        order = np.argsort((rows.astype(np.uint64) << np.uint64(32 + id_bits))
+                           | (descending_key(scores.data) << np.uint64(id_bits)) | ids.astype(np.uint64))
+    else:
+        order = np.lexsort((ids, -scores.data, rows))
+    position = np.arange(len(order)) - np.repeat(scores.indptr[:-1], lengths)
+    first = position < k
+    ranked[rows[order[first]], position[first]] = ids[order[first]]
     fill_with_popular(ranked, popular, exclude)  # short lists: the bestsellers fill them
     return ranked
 
