@@ -251,7 +251,8 @@ def sum_by_item(items: np.ndarray, scores: np.ndarray) -> Candidates:
 
 def descending_key(scores: np.ndarray) -> np.ndarray:
     """uint64 keys below 2**32 whose ascending order is the scores' descending order, as sorting by
-    `-scores` orders them: -0.0 ties with 0.0 and NaN comes last."""
+    `-scores` orders them: -0.0 ties with 0.0 and NaN comes last. Scores are float32, as every list keeps
+    them (wider ones are rounded to float32 first)."""
     bits = (np.asarray(scores, np.float32) + np.float32(0.0)).view(np.uint32)  # -0.0 + 0.0 is 0.0
     # IEEE floats order as their bits with the sign bit flipped for positives and every bit for negatives;
     # flipping every bit of that orders them descending.
