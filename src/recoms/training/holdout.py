@@ -213,7 +213,7 @@ def rank(candidates: Sequence[Candidates], k: int, n_items: int, exclude: sp.csr
     lengths = np.diff(scores.indptr)
     rows = np.repeat(np.arange(n), lengths)
     ids = scores.indices.astype(np.int64)
-    id_bits, row_bits = max(1, (n_items - 1).bit_length()), max(1, (n - 1).bit_length())
+    id_bits, row_bits = max(1, int(n_items - 1).bit_length()), max(1, int(n - 1).bit_length())
     if row_bits + 32 + id_bits <= 64:  # one integer a candidate (a row's ids are distinct: no ties)
         order = np.argsort((rows.astype(np.uint64) << np.uint64(32 + id_bits))
                            | (descending_key(scores.data) << np.uint64(id_bits)) | ids.astype(np.uint64))
