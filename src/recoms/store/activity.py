@@ -140,15 +140,40 @@ _NO_KINDS.flags.writeable = _NO_TIMES.flags.writeable = False  # shared by every
 NO_HISTORY: tuple[list[str], np.ndarray, np.ndarray] = ([], _NO_KINDS, _NO_TIMES)
 
 
+# SQLite: the same rows as three JSON arrays in one row. sqlite3 lets go of the GIL at every row it steps
+# to, and in a busy server each of those is a hand-off to granian's thread and back.
+HISTORY_SQL_SQLITE = (
+    "SELECT json_group_array(product_id), json_group_array(kind), json_group_array(ts) FROM ("
+    + HISTORY_SQL + ")"
+)
+
+
 def contact_history(
     connections: DriverConnections, account_id: int, live_contact_id: int, limit: int = 200
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    if connections.sqlite:
+        found = _history_as_arrays(connections, account_id, live_contact_id, limit)
+        if found is not None:
+            return found
     sql = HISTORY_SQL if connections.mark == "?" else HISTORY_SQL.replace("?", "%s")
     rows = connections.execute(sql, (account_id, live_contact_id, limit))
     if not rows:  # a new visitor: much of a shop's traffic
         return NO_HISTORY
     ids, kinds, times = zip(*rows, strict=True)  # columns in C: a third of generators' cost per row
     return list(ids), np.array(kinds, np.int8), np.array(times, np.int64)
+
+
+def _history_as_arrays(connections: DriverConnections, account_id: int, live_contact_id: int, limit: int
+                       ) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """`contact_history` from HISTORY_SQL_SQLITE; None when SQLite did not keep the rows' order (it does
+    not promise to: the caller then reads them one by one)."""
+    ids, kinds, times = connections.execute(HISTORY_SQL_SQLITE, (account_id, live_contact_id, limit))[0]
+    ts = np.array(orjson.loads(times), np.int64)
+    if len(ts) == 0:
+        return NO_HISTORY
+    if len(ts) > 1 and not bool(np.all(ts[:-1] >= ts[1:])):
+        return None
+    return orjson.loads(ids), np.array(orjson.loads(kinds), np.int8), ts
 
 
 def list_events(conn: sa.Connection, account_id: int, contact_id: int, limit: int = 100) -> list[dict[str, Any]]:
