@@ -16,7 +16,7 @@ from typing import TypeVar
 import numpy as np
 import scipy.sparse as sp
 
-from recoms.recommenders.base import descending_key
+from recoms.recommenders.base import by_row_then_score
 from recoms.recommenders.catalog import tokens
 
 BLOCK = 2048
@@ -82,8 +82,7 @@ def top_k_per_row(m: sp.csr_matrix, k: int) -> sp.csr_matrix:
     m.eliminate_zeros()
     counts = np.diff(m.indptr)
     rows = np.repeat(np.arange(m.shape[0]), counts)
-    # By row, then score descending, ties in place: one stable sort of one integer key (as np.lexsort would).
-    order = np.argsort((rows.astype(np.uint64) << np.uint64(32)) | descending_key(m.data), kind="stable")
+    order = by_row_then_score(rows, m.data)
     position = np.arange(len(order)) - np.repeat(m.indptr[:-1], counts)
     keep = order[position < k]
     return sp.csr_matrix((m.data[keep], (rows[keep], m.indices[keep])), shape=m.shape)
